@@ -1,0 +1,68 @@
+"""The channel interface the step algebra relies on."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from relaygraph.constants import MISSING
+from relaygraph.errors import EmptyChannelError
+
+
+class BaseChannel(ABC):
+    """One key of the state: receives a step's writes, holds a value, checkpoints it.
+
+    Channels are mutable and owned by one run; ``from_checkpoint`` makes a fresh one.
+    """
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: str = "") -> None:
+        self.key = key
+        self.value: Any = MISSING
+
+    @abstractmethod
+    def update(self, values: Sequence[Any]) -> bool:
+        """Apply one step's writes (``[]`` at a step with none); return whether it changed."""
+
+    def get(self) -> Any:
+        """The current value; raises ``EmptyChannelError`` when there is none."""
+        if self.value is MISSING:
+            raise EmptyChannelError(self.key)
+        return self.value
+
+    def is_available(self) -> bool:
+        return self.value is not MISSING
+
+    def consume(self) -> bool:
+        """Called after a task triggered by this channel ran; return whether it changed."""
+        return False
+
+    def checkpoint(self) -> Any:
+        """The value to store (``MISSING`` when empty)."""
+        return self.value
+
+    def new(self) -> BaseChannel:
+        """An empty channel of the same kind and configuration."""
+        clone = self.__class__.__new__(self.__class__)
+        for cls in type(self).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if hasattr(self, slot):
+                    object.__setattr__(clone, slot, getattr(self, slot))
+        clone.value = MISSING
+        clone._reset()
+        return clone
+
+    def _reset(self) -> None:
+        """Put a fresh clone into its empty state (subclasses with defaults override)."""
+
+    def from_checkpoint(self, value: Any) -> BaseChannel:
+        """A fresh channel holding a stored value."""
+        clone = self.new()
+        if value is not MISSING:
+            clone.value = value
+        return clone
+
+    def copy(self) -> BaseChannel:
+        return self.from_checkpoint(self.checkpoint())

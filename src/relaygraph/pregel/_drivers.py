@@ -1,0 +1,322 @@
+"""The thin sync and async faces of ``RunLoop``: they perform its I/O and run its tasks.
+
+Everything that decides *what* happens lives in ``_loop.py``; this module only decides
+*how*: threads and blocking calls for the sync face, coroutines for the async one.
+
+Sync: a step with one task runs it inline; more tasks go to a shared thread pool, and the
+waiting thread runs any task no worker has picked up yet (so nested graphs cannot deadlock
+the pool). Async: async nodes are awaited (one task inline, several as asyncio tasks), sync
+nodes run in the pool so they never block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import os
+import queue
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from relaygraph.pregel._algo import Task
+from relaygraph.pregel._context import TaskContext, set_current
+from relaygraph.pregel._loop import CALL, LOAD, PUT, RUN, SLEEP, RunLoop
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def shared_pool() -> ThreadPoolExecutor:
+    """The process-wide pool for sync nodes (``RELAYGRAPH_MAX_WORKERS``, default 64)."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                workers = int(os.environ.get("RELAYGRAPH_MAX_WORKERS", "64"))
+                _pool = ThreadPoolExecutor(workers, thread_name_prefix="relaygraph-node")
+    return _pool
+
+
+# == shared helpers ======================================================================
+def _task_context(loop: RunLoop, task: Task) -> contextvars.Context:
+    """A context in which the task's code runs, with the task installed as current."""
+    config = loop.task_config(task)
+    task.config = config
+    task.resume_values = loop.resume_values_for(task)
+    tc = TaskContext(loop, task, config, loop.custom_writer, loop.runtime, list(task.resume_values))
+    ctx = contextvars.copy_context()
+    ctx.run(set_current, tc)
+    lc_var = loop.langchain_config_var()
+    if lc_var is not None:
+        ctx.run(lc_var.set, config)
+    return ctx
+
+
+def _node_call(loop: RunLoop, task: Task, ctx: contextvars.Context, is_async: bool) -> Any:
+    """Call the node's action; returns its result (a coroutine for async actions)."""
+    node = task.node
+    action = node.action
+    if node.is_graph or node.is_runnable:
+        return (action.ainvoke if is_async else action.invoke)(task.input, task.config)
+    if not node.kwargs:
+        return action(task.input)
+    kwargs: dict[str, Any] = {}
+    tc = ctx.run(_current_tc)
+    for spec in node.kwargs:
+        kind, name = spec.split("=", 1)
+        if kind == "config":
+            kwargs[name] = task.config
+        elif kind == "writer":
+            kwargs[name] = tc.writer
+        elif kind == "runtime":
+            kwargs[name] = loop.runtime
+        elif kind == "store":
+            kwargs[name] = loop.store
+    return action(task.input, **kwargs)
+
+
+def _current_tc() -> Any:
+    from relaygraph.pregel._context import current_task_or_none
+
+    return current_task_or_none()
+
+
+def run_coroutine_sync(coro: Awaitable[Any]) -> Any:
+    """Run a coroutine to completion from sync code (an async node in ``invoke``)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_as_coro(coro))
+    result: list[Any] = []
+    error: list[BaseException] = []
+    ctx = contextvars.copy_context()
+
+    def target() -> None:
+        try:
+            result.append(ctx.run(asyncio.run, _as_coro(coro)))
+        except BaseException as e:
+            error.append(e)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
+async def _as_coro(aw: Awaitable[Any]) -> Any:
+    return await aw
+
+
+# == sync face ===========================================================================
+def run_sync(loop: RunLoop) -> None:
+    """Drive ``loop`` to the end on this thread."""
+    gen = loop.steps()
+    send: Any = None
+    saver = loop.checkpointer
+    try:
+        while True:
+            op = gen.send(send)
+            kind = op[0]
+            if kind is RUN:
+                _run_tasks_sync(loop, op[1])
+                send = None
+            elif kind is PUT:
+                send = saver.put(*op[1:])
+            elif kind is LOAD:
+                send = saver.get_tuple(loop.load_config())
+    except StopIteration:
+        pass
+    for op in loop.final_put():
+        saver.put(*op[1:])
+
+
+def _run_task_sync(loop: RunLoop, task: Task) -> None:
+    ctx = _task_context(loop, task)
+    gen = loop.task_steps(task)
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            op = gen.throw(error) if error is not None else gen.send(send)
+        except StopIteration:
+            break
+        error = None
+        if op[0] is CALL:
+            try:
+                if op[1] == "node":
+                    send = ctx.run(_node_call, loop, task, ctx, False)
+                else:
+                    send = ctx.run(op[2], op[3])
+                if inspect.isawaitable(send):
+                    send = ctx.run(run_coroutine_sync, send)
+            except BaseException as e:
+                error = e
+        elif op[0] is SLEEP:
+            time.sleep(op[1])
+            send = None
+
+
+def _save_writes_sync(loop: RunLoop, task: Task) -> None:
+    if loop.checkpointer is not None and loop.durability != "exit" and loop.checkpoint_config:
+        loop.checkpointer.put_writes(loop.checkpoint_config, loop.writes_to_save(task), task.id)
+
+
+class _Claim:
+    """Run a task exactly once, by whichever thread gets to it first."""
+
+    __slots__ = ("_lock", "task")
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        return self._lock.acquire(blocking=False)
+
+
+def _run_tasks_sync(loop: RunLoop, tasks: list[Task]) -> None:
+    if len(tasks) == 1:
+        task = tasks[0]
+        _run_task_sync(loop, task)
+        _save_writes_sync(loop, task)
+        loop.finish_task(task)
+        return
+    done: queue.SimpleQueue[tuple[Task, BaseException | None]] = queue.SimpleQueue()
+    claims = [_Claim(t) for t in tasks]
+
+    def work(claim: _Claim) -> None:
+        if not claim.take():
+            return
+        try:
+            _run_task_sync(loop, claim.task)
+            done.put((claim.task, None))
+        except BaseException as e:  # a signal escaping the task: re-raised on the loop thread
+            done.put((claim.task, e))
+
+    pool = shared_pool()
+    for claim in claims[1:]:
+        pool.submit(work, claim)
+    for claim in claims:  # run what no worker has started yet, starting with the first
+        work(claim)
+    crash: BaseException | None = None
+    for _ in tasks:
+        task, exc = done.get()
+        if exc is not None:
+            crash = crash or exc
+            continue
+        _save_writes_sync(loop, task)
+        loop.finish_task(task)
+    if crash is not None:
+        raise crash
+
+
+# == async face ==========================================================================
+async def run_async(loop: RunLoop, wait_writable: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Drive ``loop`` to the end on the running event loop."""
+    gen = loop.steps()
+    send: Any = None
+    saver = loop.checkpointer
+    try:
+        while True:
+            op = gen.send(send)
+            kind = op[0]
+            if kind is RUN:
+                await _run_tasks_async(loop, op[1])
+                if wait_writable is not None:
+                    await wait_writable()
+                send = None
+            elif kind is PUT:
+                send = await saver.aput(*op[1:])
+            elif kind is LOAD:
+                send = await saver.aget_tuple(loop.load_config())
+    except StopIteration:
+        pass
+    for op in loop.final_put():
+        await saver.aput(*op[1:])
+
+
+async def _run_task_async(loop: RunLoop, task: Task) -> None:
+    ctx = _task_context(loop, task)
+    gen = loop.task_steps(task)
+    send: Any = None
+    error: BaseException | None = None
+    node = task.node
+    while True:
+        try:
+            op = gen.throw(error) if error is not None else gen.send(send)
+        except StopIteration:
+            break
+        error = None
+        if op[0] is CALL:
+            try:
+                if op[1] == "node":
+                    if node.is_async or node.is_graph or node.is_runnable:
+                        send = await _in_context(ctx, ctx.run(_node_call, loop, task, ctx, True))
+                    else:
+                        send = await asyncio.get_running_loop().run_in_executor(
+                            shared_pool(), ctx.run, _call_sync_node, loop, task, ctx
+                        )
+                else:
+                    send = ctx.run(op[2], op[3])
+                    if inspect.isawaitable(send):
+                        send = await _in_context(ctx, send)
+            except BaseException as e:
+                if isinstance(e, asyncio.CancelledError):
+                    raise
+                error = e
+        elif op[0] is SLEEP:
+            await asyncio.sleep(op[1])
+            send = None
+
+
+def _call_sync_node(loop: RunLoop, task: Task, ctx: contextvars.Context) -> Any:
+    result = _node_call(loop, task, ctx, False)
+    if inspect.isawaitable(result):
+        result = run_coroutine_sync(result)
+    return result
+
+
+async def _in_context(ctx: contextvars.Context, aw: Awaitable[Any]) -> Any:
+    """Await ``aw`` as a task running in ``ctx`` (so context variables stay per task)."""
+    if not inspect.isawaitable(aw):
+        return aw
+    return await ctx.run(asyncio.ensure_future, _as_coro(aw))
+
+
+async def _save_writes_async(loop: RunLoop, task: Task) -> None:
+    if loop.checkpointer is not None and loop.durability != "exit" and loop.checkpoint_config:
+        await loop.checkpointer.aput_writes(loop.checkpoint_config, loop.writes_to_save(task), task.id)
+
+
+async def _run_tasks_async(loop: RunLoop, tasks: list[Task]) -> None:
+    if len(tasks) == 1:
+        task = tasks[0]
+        await _run_task_async(loop, task)
+        await _save_writes_async(loop, task)
+        loop.finish_task(task)
+        return
+    running = {asyncio.ensure_future(_run_task_async(loop, t)): t for t in tasks}
+    pending = set(running)
+    crash: BaseException | None = None
+    try:
+        while pending:
+            finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: tasks.index(running[f])):
+                exc = fut.exception()
+                if exc is not None:
+                    crash = crash or exc
+                    continue
+                task = running[fut]
+                await _save_writes_async(loop, task)
+                loop.finish_task(task)
+    finally:
+        for fut in pending:
+            fut.cancel()
+    if crash is not None:
+        raise crash

@@ -1,0 +1,554 @@
+"""``Pregel``: the run-facing face of a compiled graph (stream, invoke, state, history)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+import warnings
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+from relaygraph.constants import END, INTERRUPT, MISSING, START
+from relaygraph.errors import InvalidUpdateError
+from relaygraph.pregel._algo import Task, apply_writes, read_state
+from relaygraph.pregel._context import current_task_or_none
+from relaygraph.pregel._drivers import run_async, run_sync
+from relaygraph.pregel._ids import new_checkpoint_id
+from relaygraph.pregel._loop import PUT, RunLoop
+from relaygraph.stream import _format as fmt
+from relaygraph.stream._channel import DEFAULT_MAXSIZE, EventChannel, StreamClosed
+from relaygraph.stream._emit import Emitter, Target
+from relaygraph.types import GraphOutput, PregelTask, StateSnapshot
+
+_DEFAULT_RECURSION_LIMIT = 25
+
+
+class Pregel:
+    """A compiled graph. Subclasses set the channel/node spec; this class runs it."""
+
+    _is_relaygraph_graph = True
+    stream_mode: str = "updates"
+    stream_buffer: int = DEFAULT_MAXSIZE
+
+    # set by the subclass
+    channels: dict[str, Any]
+    nodes: dict[str, Any]
+    node_names: frozenset[str]
+    state_keys: tuple[str, ...]
+    trigger_index: dict[str, list[str]]
+    subgraph_nodes: frozenset[str]
+    checkpointer: Any
+    store: Any
+    cache: Any
+    interrupt_before_nodes: tuple[str, ...]
+    interrupt_after_nodes: tuple[str, ...]
+    debug: bool
+    name: str
+    start_writes: tuple[tuple[str, Any], ...]
+    start_branches: tuple[Any, ...]
+    input_info: Any
+    output_info: Any
+    state_info: Any
+
+    # == run setup =======================================================================
+    def _make_loop(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        *,
+        own: Target | None,
+        context: Any,
+        output_keys: str | Sequence[str] | None,
+        interrupt_before: Any,
+        interrupt_after: Any,
+        durability: str | None,
+    ) -> RunLoop:
+        parent = current_task_or_none()
+        cfg: dict[str, Any] = dict(config) if config else {}
+        if output_keys is not None:
+            keys = [output_keys] if isinstance(output_keys, str) else list(output_keys)
+            for k in keys:
+                if k not in self.state_keys:
+                    raise ValueError(f"Key {k} not in channels")
+        targets: list[Target] = [own] if own is not None else []
+        if parent is not None:
+            ploop = parent.loop
+            if not cfg:
+                cfg = dict(parent.config)
+            n = parent.subgraph_calls
+            parent.subgraph_calls += 1
+            elem = f"{parent.task.name}:{parent.task.id}"
+            ns = (*ploop.ns, elem) if n == 0 else (*ploop.ns, elem, str(n))
+            if self.checkpointer is False:
+                checkpointer = None
+            elif self.checkpointer in (None, True):
+                checkpointer = ploop.checkpointer
+            else:
+                checkpointer = self.checkpointer
+            targets.extend(ploop.emitter.inherited_targets())
+            durability = durability or ploop.durability
+            context = context if context is not None else ploop.context
+            limit = cfg.get("recursion_limit", ploop.recursion_limit)
+        else:
+            ns = ()
+            checkpointer = self.checkpointer if self.checkpointer not in (True, False) else None
+            limit = cfg.get("recursion_limit", _DEFAULT_RECURSION_LIMIT)
+            if checkpointer is not None:
+                conf = cfg.get("configurable") or {}
+                if not conf.get("thread_id") and not conf.get("checkpoint_id"):
+                    raise ValueError(
+                        "Checkpointer requires one or more of the following 'configurable' "
+                        "keys: thread_id, checkpoint_ns, checkpoint_id"
+                    )
+            elif durability is not None:
+                warnings.warn(
+                    "`durability` has no effect when no checkpointer is present.", stacklevel=4
+                )
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError("recursion_limit must be at least 1")
+        durability = durability or "async"
+        if durability not in ("sync", "async", "exit"):
+            raise ValueError(f"durability must be 'sync', 'async' or 'exit', got {durability!r}")
+        if context is not None and self.context_schema is not None and isinstance(context, Mapping):
+            schema = self.context_schema
+            if not (isinstance(schema, type) and issubclass(schema, dict)):
+                context = schema(**context)
+        ib = fmt.normalize_names(interrupt_before) or self.interrupt_before_nodes
+        ia = fmt.normalize_names(interrupt_after) or self.interrupt_after_nodes
+        for name in (*ib, *ia):
+            if name != "*" and name not in self.node_names:
+                raise ValueError(f"Interrupt node `{name}` not found")
+        return RunLoop(
+            self,
+            input,
+            config=cfg,
+            emitter=Emitter(ns, targets),
+            checkpointer=checkpointer,
+            durability=durability,
+            recursion_limit=limit,
+            interrupt_before=ib,
+            interrupt_after=ia,
+            output_keys=output_keys,
+            context=context,
+            store=self.store,
+            cache=self.cache,
+            ns=ns,
+            parent=parent,
+        )
+
+    def _stream_setup(
+        self, stream_mode: Any, print_mode: Any, debug: bool | None, subgraphs: bool,
+        version: Any, kwargs: dict[str, Any],
+    ) -> tuple[list[str], bool, frozenset[str], str]:
+        if kwargs:
+            raise TypeError(f"stream() got unexpected keyword arguments: {sorted(kwargs)}")
+        version = fmt.check_version(version)
+        parent = current_task_or_none()
+        default = "values" if parent is not None else self.stream_mode
+        modes, tagged = fmt.parse_modes(stream_mode, default)
+        printed, _ = fmt.parse_modes(print_mode or [], default)
+        if debug or (debug is None and self.debug):
+            printed = list(dict.fromkeys([*printed, "updates", "values"]))
+        return modes, tagged, frozenset(printed), version
+
+    # == streaming =======================================================================
+    def stream(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: Any = None,
+        print_mode: Any = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        subgraphs: bool = False,
+        debug: bool | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> Iterator[Any]:
+        """Run the graph, yielding its progress in the requested stream mode(s).
+
+        A ``str`` mode yields chunks; a ``list`` yields ``(mode, chunk)``; ``subgraphs=True``
+        prefixes the namespace; ``version="v2"`` yields ``{"type", "ns", "data"}`` dicts.
+        The run happens on a producer thread and pauses when the consumer falls
+        ``stream_buffer`` events behind.
+        """
+        modes, tagged, printed, version = self._stream_setup(
+            stream_mode, print_mode, debug, subgraphs, version, kwargs
+        )
+        channel = EventChannel(self.stream_buffer)
+        own = Target(frozenset(modes) | printed, channel.put, subgraphs)
+        loop = self._make_loop(
+            input, config, own=own, context=context, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability,
+        )
+        return self._iterate(loop, channel, modes, tagged, printed, subgraphs, version, output_keys)
+
+    def _iterate(
+        self, loop: RunLoop, channel: EventChannel, modes: list[str], tagged: bool,
+        printed: frozenset[str], subgraphs: bool, version: str, output_keys: Any,
+    ) -> Iterator[Any]:
+        shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
+        ctx = contextvars.copy_context()
+
+        def produce() -> None:
+            try:
+                ctx.run(run_sync, loop)
+            except StreamClosed:
+                channel.finish()
+            except BaseException as e:
+                channel.finish(e)
+            else:
+                channel.finish()
+
+        thread = threading.Thread(target=produce, name="relaygraph-run", daemon=True)
+        thread.start()
+        wanted = frozenset(modes)
+        try:
+            if not printed:
+                for ns, mode, payload in channel:
+                    yield shape(ns, mode, payload)
+            else:
+                for ns, mode, payload in channel:
+                    if mode in printed:
+                        fmt.print_item(ns, mode, payload)
+                    if mode in wanted:
+                        yield shape(ns, mode, payload)
+        finally:
+            channel.close()
+            if thread is not threading.current_thread():
+                thread.join()
+
+    async def astream(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: Any = None,
+        print_mode: Any = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        subgraphs: bool = False,
+        debug: bool | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
+        """The async face of ``stream()``: the run is a task on the running event loop."""
+        modes, tagged, printed, version = self._stream_setup(
+            stream_mode, print_mode, debug, subgraphs, version, kwargs
+        )
+        channel = EventChannel(self.stream_buffer)
+        channel.bind_loop()
+        own = Target(frozenset(modes) | printed, channel.put, subgraphs)
+        loop = self._make_loop(
+            input, config, own=own, context=context, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability,
+        )
+        shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
+
+        async def produce() -> None:
+            try:
+                await run_async(loop, channel.wait_writable)
+            except StreamClosed:
+                channel.finish()
+            except BaseException as e:
+                channel.finish(e)
+                if isinstance(e, asyncio.CancelledError):
+                    raise
+            else:
+                channel.finish()
+
+        runner = asyncio.ensure_future(produce())
+        wanted = frozenset(modes)
+        try:
+            async for ns, mode, payload in channel:
+                if mode in printed:
+                    fmt.print_item(ns, mode, payload)
+                if mode in wanted:
+                    yield shape(ns, mode, payload)
+        finally:
+            channel.close()
+            if not runner.done():
+                runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+
+    def _to_state(self, output_keys: Any) -> Any:
+        info = self.state_info
+        if output_keys is not None or info.kind in ("typeddict", "dict", "other"):
+            return None
+        return info.build
+
+    # == invoke ==========================================================================
+    def invoke(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: Any = "values",
+        print_mode: Any = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> Any:
+        """Run the graph to the end and return its output (the final state by default)."""
+        if stream_mode != "values":
+            return list(self.stream(
+                input, config, context=context, stream_mode=stream_mode, print_mode=print_mode,
+                output_keys=output_keys, interrupt_before=interrupt_before,
+                interrupt_after=interrupt_after, durability=durability, version=version, **kwargs,
+            ))
+        loop = self._invoke_loop(input, config, context, print_mode, output_keys,
+                                 interrupt_before, interrupt_after, durability, version, kwargs)
+        run_sync(loop)
+        return self._invoke_result(loop, version)
+
+    async def ainvoke(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        context: Any = None,
+        stream_mode: Any = "values",
+        print_mode: Any = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> Any:
+        """The async face of ``invoke()``."""
+        if stream_mode != "values":
+            return [c async for c in self.astream(
+                input, config, context=context, stream_mode=stream_mode, print_mode=print_mode,
+                output_keys=output_keys, interrupt_before=interrupt_before,
+                interrupt_after=interrupt_after, durability=durability, version=version, **kwargs,
+            )]
+        loop = self._invoke_loop(input, config, context, print_mode, output_keys,
+                                 interrupt_before, interrupt_after, durability, version, kwargs)
+        await run_async(loop)
+        return self._invoke_result(loop, version)
+
+    def _invoke_loop(
+        self, input: Any, config: Any, context: Any, print_mode: Any, output_keys: Any,
+        interrupt_before: Any, interrupt_after: Any, durability: Any, version: Any,
+        kwargs: dict[str, Any],
+    ) -> RunLoop:
+        if kwargs:
+            raise TypeError(f"invoke() got unexpected keyword arguments: {sorted(kwargs)}")
+        fmt.check_version(version)
+        printed, _ = fmt.parse_modes(print_mode or [], "values")
+        own = Target(frozenset(printed), _printer, False) if printed else None
+        return self._make_loop(
+            input, config, own=own, context=context, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability,
+        )
+
+    def _invoke_result(self, loop: RunLoop, version: str) -> Any:
+        output = loop.output()
+        if version == "v2":
+            to_state = self._to_state(None)
+            value = to_state(output) if to_state and isinstance(output, dict) else output
+            return GraphOutput(value=value, interrupts=tuple(loop.interrupts))
+        if loop.interrupts and isinstance(output, dict):
+            output = {**output, INTERRUPT: list(loop.interrupts)}
+        if isinstance(output, dict) and self.output_info.kind in ("pydantic", "dataclass") and not loop.interrupts:
+            return output
+        return output
+
+    # == state ===========================================================================
+    def _saver(self) -> Any:
+        parent = current_task_or_none()
+        saver = self.checkpointer
+        if saver in (None, True) and parent is not None:
+            saver = parent.loop.checkpointer
+        if saver in (None, True, False):
+            raise ValueError("No checkpointer set")
+        return saver
+
+    def _state_loop(self, config: Mapping[str, Any]) -> RunLoop:
+        conf = dict(config.get("configurable") or {})
+        ns = tuple(e for e in conf.get("checkpoint_ns", "").split("|") if e)
+        loop = RunLoop(
+            self, None, config=dict(config), emitter=Emitter(ns, []), checkpointer=self._saver(),
+            durability="sync", recursion_limit=_DEFAULT_RECURSION_LIMIT, interrupt_before=(),
+            interrupt_after=(), output_keys=None, context=None, store=self.store, cache=None,
+            ns=ns,
+        )
+        return loop
+
+    def _snapshot(self, loop: RunLoop, saved: Any) -> StateSnapshot:
+        if saved is None:
+            return StateSnapshot({}, (), dict(loop.config), None, None, None, (), ())
+        loop._restore(saved)
+        tasks = loop._plan()
+        writes_by_task: dict[str, list[tuple[str, Any]]] = {}
+        for tid, ch, v in saved.pending_writes or ():
+            writes_by_task.setdefault(tid, []).append((ch, v))
+        out_tasks = []
+        interrupts: list[Any] = []
+        for t in tasks:
+            w = writes_by_task.get(t.id, [])
+            errs = [v for c, v in w if c == "__error__"]
+            ints = tuple(i for c, v in w if c == INTERRUPT for i in v)
+            interrupts.extend(ints)
+            result = None
+            plain = [(c, v) for c, v in w if not c.startswith("__")]
+            if plain and not errs and not ints:
+                result = dict((c, v) for c, v in plain if c in loop.state_key_set)
+            out_tasks.append(PregelTask(
+                t.id, t.name, t.path, errs[0] if errs else None, ints,
+                loop._subgraph_state(t), result,
+            ))
+        values = read_state(loop.channels, self.state_keys)
+        to_state = self._to_state(None)
+        return StateSnapshot(
+            values=to_state(values) if to_state else values,
+            next=tuple(t.name for t in tasks),
+            config=saved.config,
+            metadata=saved.metadata,
+            created_at=saved.checkpoint.get("ts"),
+            parent_config=saved.parent_config,
+            tasks=tuple(out_tasks),
+            interrupts=tuple(interrupts),
+        )
+
+    def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state at its latest checkpoint (or ``checkpoint_id``)."""
+        loop = self._state_loop(config)
+        return self._snapshot(loop, loop.checkpointer.get_tuple(loop.state_config()))
+
+    async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        loop = self._state_loop(config)
+        return self._snapshot(loop, await loop.checkpointer.aget_tuple(loop.state_config()))
+
+    def get_state_history(
+        self, config: Mapping[str, Any], *, filter: dict[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None, limit: int | None = None,
+    ) -> Iterator[StateSnapshot]:
+        """The thread's checkpoints, newest first."""
+        loop = self._state_loop(config)
+        for saved in loop.checkpointer.list(loop.state_config(), filter=filter, before=before, limit=limit):
+            yield self._snapshot(self._state_loop(config), saved)
+
+    async def aget_state_history(
+        self, config: Mapping[str, Any], *, filter: dict[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None, limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        loop = self._state_loop(config)
+        async for saved in loop.checkpointer.alist(loop.state_config(), filter=filter, before=before, limit=limit):
+            yield self._snapshot(self._state_loop(config), saved)
+
+    def update_state(
+        self, config: Mapping[str, Any], values: Any, as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Write ``values`` to the thread as if node ``as_node`` had returned them."""
+        loop = self._state_loop(config)
+        saver = loop.checkpointer
+        saved = saver.get_tuple(loop.state_config())
+        op = self._update_op(loop, saved, values, as_node)
+        return saver.put(*op[1:])  # type: ignore[no-any-return]
+
+    async def aupdate_state(
+        self, config: Mapping[str, Any], values: Any, as_node: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        loop = self._state_loop(config)
+        saver = loop.checkpointer
+        saved = await saver.aget_tuple(loop.state_config())
+        op = self._update_op(loop, saved, values, as_node)
+        return await saver.aput(*op[1:])  # type: ignore[no-any-return]
+
+    def _update_op(self, loop: RunLoop, saved: Any, values: Any, as_node: str | None) -> tuple[Any, ...]:
+        loop._restore(saved)
+        if as_node is None:
+            last = (saved.checkpoint.get("last_nodes") if saved else None) or []
+            if saved is None:
+                as_node = START
+            elif len(last) == 1:
+                as_node = last[0]
+            elif len(self.nodes) == 1:
+                as_node = next(iter(self.nodes))
+            elif not last:
+                as_node = START
+            else:
+                raise InvalidUpdateError("Ambiguous update, specify as_node")
+        if as_node != START and as_node != END and as_node not in self.nodes:
+            raise InvalidUpdateError(f"Node {as_node} does not exist")
+        if as_node == START:
+            writes = loop._input_writes(values if values is not None else {})
+        elif as_node == END:
+            writes = [(k, v) for k, v in (values or {}).items() if k in loop.state_key_set]
+        else:
+            task = Task("update", as_node, ("__pregel_pull", as_node), None, (),
+                        self.nodes[as_node], "")
+            writes = loop._output_writes(task, values)
+            for branch in self.nodes[as_node].branches:
+                view = loop._fresh_state(writes)
+                writes.extend(loop._branch_writes(branch, branch.path(self.state_info.build(view))))
+        task = Task("update", as_node, (), None, (), None, "")  # type: ignore[arg-type]
+        task.writes = writes
+        updated = apply_writes(loop.channels, [task], loop.live_ephemeral)
+        for ch in updated:
+            loop.versions[ch] = loop.versions.get(ch, 0) + 1
+        step = (saved.metadata.get("step", -1) + 1) if saved else -1
+        checkpoint = {
+            "v": 1,
+            "id": new_checkpoint_id(),
+            "ts": __import__("relaygraph.stream._payloads", fromlist=["now_iso"]).now_iso(),
+            "channel_values": {
+                k: v for k, ch in loop.channels.items() if (v := ch.checkpoint()) is not MISSING
+            },
+            "channel_versions": dict(loop.versions),
+            "versions_seen": {},
+            "updated_channels": sorted(updated),
+            "last_nodes": [as_node],
+        }
+        put_config = {"configurable": {
+            "thread_id": loop.thread_id, "checkpoint_ns": loop.checkpoint_ns,
+            "checkpoint_id": saved.checkpoint["id"] if saved else None,
+        }}
+        metadata = {"source": "update", "step": step, "parents": {}}
+        return (PUT, put_config, checkpoint, metadata, {k: loop.versions[k] for k in updated})
+
+    # == introspection ===================================================================
+    def get_graph(self, config: Any = None, *, xray: int | bool = False) -> Any:
+        """A drawable view of the graph (nodes, edges, ``draw_mermaid()``)."""
+        from relaygraph.graph._drawing import graph_view
+
+        return graph_view(self, xray=xray)
+
+    def get_subgraphs(self, *, namespace: str | None = None, recurse: bool = False) -> Iterator[tuple[str, Any]]:
+        for name in sorted(self.subgraph_nodes):
+            if namespace is not None and name != namespace:
+                continue
+            sub = self.nodes[name].action
+            if hasattr(sub, "_is_relaygraph_graph"):
+                yield name, sub
+
+    def with_config(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Pregel:
+        import copy
+
+        clone = copy.copy(self)
+        if "recursion_limit" in kwargs or config:
+            pass
+        return clone
+
+
+def _printer(item: tuple[tuple[str, ...], str, Any]) -> None:
+    fmt.print_item(*item)

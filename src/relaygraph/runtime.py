@@ -1,0 +1,34 @@
+"""``Runtime``: the typed handle a node receives with run-scoped context and services."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Generic, TypeVar
+
+from relaygraph.types import StreamWriter
+
+__all__ = ["Runtime", "get_runtime"]
+
+C = TypeVar("C")
+
+
+def _noop(chunk: Any) -> None:
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime(Generic[C]):
+    """Run-scoped data for a node: ``context`` (from ``stream(context=...)``), the store,
+    the ``custom`` stream writer and the previous return value of a functional entrypoint."""
+
+    context: C = None  # type: ignore[assignment]
+    store: Any = None
+    stream_writer: StreamWriter = _noop
+    previous: Any = None
+
+
+def get_runtime(context_schema: Any = None) -> Runtime[Any]:
+    """The ``Runtime`` of the running node."""
+    from relaygraph.config import get_runtime as _get
+
+    return _get(context_schema)  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Stream modes: the event channel, output shapes, payloads and message capture."""

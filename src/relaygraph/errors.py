@@ -3,7 +3,7 @@
 The tree::
 
     RelayGraphError
-    ├── GraphSetupError (TypeError)        a graph definition that cannot compile
+    ├── GraphSetupError (ValueError, TypeError) a graph definition that cannot compile
     │   └── UnknownNodeError (ValueError)  an edge/branch names a node that does not exist
     ├── InvalidUpdateError (ValueError)    a node wrote something the state cannot take
     ├── EmptyInputError (ValueError)       a run started with no input and nothing to resume
@@ -78,7 +78,7 @@ class RelayGraphError(Exception):
         return (cls.__doc__ or cls.__name__).strip().splitlines()[0]
 
 
-class GraphSetupError(RelayGraphError, TypeError):
+class GraphSetupError(RelayGraphError, ValueError, TypeError):
     """The graph definition is invalid."""
 
 

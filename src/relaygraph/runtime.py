@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from relaygraph.types import StreamWriter
 
-__all__ = ["Runtime", "get_runtime"]
+__all__ = ["RunControl", "Runtime", "get_runtime"]
 
 C = TypeVar("C")
 
@@ -32,3 +32,21 @@ def get_runtime(context_schema: Any = None) -> Runtime[Any]:
     from relaygraph.config import get_runtime as _get
 
     return _get(context_schema)  # type: ignore[no-any-return]
+
+
+class RunControl:
+    """A handle to steer a running graph from outside (or from a node): drain it.
+
+    ``request_drain(reason)`` lets the current super-step finish, checkpoints it, then
+    stops the run with ``GraphDrained``; a checkpointed thread continues with ``stream(None)``.
+    """
+
+    def __init__(self) -> None:
+        self.drain_reason: str | None = None
+
+    def request_drain(self, reason: str = "drain requested") -> None:
+        self.drain_reason = reason
+
+    @property
+    def drain_requested(self) -> bool:
+        return self.drain_reason is not None

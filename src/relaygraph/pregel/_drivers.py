@@ -65,7 +65,7 @@ def _node_call(loop: RunLoop, task: Task, ctx: contextvars.Context, is_async: bo
     if not node.kwargs:
         return action(task.input)
     kwargs: dict[str, Any] = {}
-    tc = ctx.run(_current_tc)
+    tc = _current_tc()
     for spec in node.kwargs:
         kind, name = spec.split("=", 1)
         if kind == "config":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from relaygraph.constants import END, ERROR, INTERRUPT, MISSING, RESUME, START, TASKS
 from relaygraph.errors import (
     EmptyInputError,
+    GraphDrained,
     ErrorCode,
     GraphBubbleUp,
     GraphInterrupt,
@@ -61,8 +62,10 @@ class RunLoop:
         cache: Any,
         ns: tuple[str, ...],
         parent: Any = None,
+        control: Any = None,
     ) -> None:
         self.graph = graph
+        self.control = control
         self.input = input
         self.config = config
         self.emitter = emitter
@@ -199,6 +202,10 @@ class RunLoop:
             if self._breakpoint(tasks, self.interrupt_after):
                 self._static_interrupt()
                 return
+            control = self.control
+            if control is not None and control.drain_reason is not None and next_tasks:
+                self.status = "drained"
+                raise GraphDrained(f"Graph drained: {control.drain_reason}")
         self.status = "done"
 
     def _apply_input(self, inp: Any, saved: Any) -> Generator[Op, Any, list[Task]]:
@@ -342,8 +349,8 @@ class RunLoop:
         if self.ns:
             cmap = dict(self._parents())
             cmap[self.checkpoint_ns] = checkpoint_id
-            conf = {"thread_id": self.thread_id, "checkpoint_ns": self.checkpoint_ns,
-                    "checkpoint_id": checkpoint_id, "checkpoint_map": cmap}
+            conf = {"checkpoint_ns": self.checkpoint_ns, "thread_id": self.thread_id,
+                    "checkpoint_map": cmap, "checkpoint_id": checkpoint_id}
         return {"configurable": conf}
 
     def _emit_checkpoint(

@@ -63,6 +63,7 @@ class Pregel:
         interrupt_before: Any,
         interrupt_after: Any,
         durability: str | None,
+        control: Any = None,
     ) -> RunLoop:
         parent = current_task_or_none()
         cfg: dict[str, Any] = dict(config) if config else {}
@@ -80,13 +81,18 @@ class Pregel:
             parent.subgraph_calls += 1
             elem = f"{parent.task.name}:{parent.task.id}"
             ns = (*ploop.ns, elem) if n == 0 else (*ploop.ns, elem, str(n))
+            if own is not None:
+                own.depth = len(ns)
             if self.checkpointer is False:
                 checkpointer = None
             elif self.checkpointer in (None, True):
                 checkpointer = ploop.checkpointer
             else:
                 checkpointer = self.checkpointer
-            targets.extend(ploop.emitter.inherited_targets())
+            for t in ploop.emitter.inherited_targets():
+                if own is not None and own.modes:
+                    t = Target(t.modes - own.modes, t.put, t.subgraphs, t.depth)
+                targets.append(t)
             durability = durability or ploop.durability
             context = context if context is not None else ploop.context
             limit = cfg.get("recursion_limit", ploop.recursion_limit)
@@ -135,12 +141,15 @@ class Pregel:
             cache=self.cache,
             ns=ns,
             parent=parent,
+            control=control if control is not None else (
+                parent.loop.control if parent is not None else None),
         )
 
     def _stream_setup(
         self, stream_mode: Any, print_mode: Any, debug: bool | None, subgraphs: bool,
         version: Any, kwargs: dict[str, Any],
     ) -> tuple[list[str], bool, frozenset[str], str]:
+        _pop_deprecated(kwargs)
         if kwargs:
             raise TypeError(f"stream() got unexpected keyword arguments: {sorted(kwargs)}")
         version = fmt.check_version(version)
@@ -177,6 +186,8 @@ class Pregel:
         The run happens on a producer thread and pauses when the consumer falls
         ``stream_buffer`` events behind.
         """
+        control = kwargs.pop("control", None)
+        durability = _pop_deprecated(kwargs) or durability
         modes, tagged, printed, version = self._stream_setup(
             stream_mode, print_mode, debug, subgraphs, version, kwargs
         )
@@ -185,7 +196,7 @@ class Pregel:
         loop = self._make_loop(
             input, config, own=own, context=context, output_keys=output_keys,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability,
+            durability=durability, control=control,
         )
         return self._iterate(loop, channel, modes, tagged, printed, subgraphs, version, output_keys)
 
@@ -242,6 +253,8 @@ class Pregel:
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """The async face of ``stream()``: the run is a task on the running event loop."""
+        control = kwargs.pop("control", None)
+        durability = _pop_deprecated(kwargs) or durability
         modes, tagged, printed, version = self._stream_setup(
             stream_mode, print_mode, debug, subgraphs, version, kwargs
         )
@@ -251,7 +264,7 @@ class Pregel:
         loop = self._make_loop(
             input, config, own=own, context=context, output_keys=output_keys,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability,
+            durability=durability, control=control,
         )
         shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
 
@@ -347,6 +360,8 @@ class Pregel:
         interrupt_before: Any, interrupt_after: Any, durability: Any, version: Any,
         kwargs: dict[str, Any],
     ) -> RunLoop:
+        control = kwargs.pop("control", None)
+        durability = _pop_deprecated(kwargs) or durability
         if kwargs:
             raise TypeError(f"invoke() got unexpected keyword arguments: {sorted(kwargs)}")
         fmt.check_version(version)
@@ -355,7 +370,7 @@ class Pregel:
         return self._make_loop(
             input, config, own=own, context=context, output_keys=output_keys,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability,
+            durability=durability, control=control,
         )
 
     def _invoke_result(self, loop: RunLoop, version: str) -> Any:
@@ -533,13 +548,21 @@ class Pregel:
 
         return graph_view(self, xray=xray)
 
-    def get_subgraphs(self, *, namespace: str | None = None, recurse: bool = False) -> Iterator[tuple[str, Any]]:
+    def get_subgraphs(
+        self, *, namespace: str | None = None, recurse: bool = False
+    ) -> Iterator[tuple[str, Any]]:
+        """Subgraphs added as nodes, as ``(name, graph)``; nested names joined with ``|``."""
         for name in sorted(self.subgraph_nodes):
-            if namespace is not None and name != namespace:
-                continue
             sub = self.nodes[name].action
-            if hasattr(sub, "_is_relaygraph_graph"):
+            if not hasattr(sub, "_is_relaygraph_graph"):
+                continue
+            if namespace is None or name == namespace:
                 yield name, sub
+            if recurse:
+                for child_name, child in sub.get_subgraphs(recurse=True):
+                    full = f"{name}|{child_name}"
+                    if namespace is None or full == namespace:
+                        yield full, child
 
     def with_config(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Pregel:
         import copy
@@ -548,6 +571,19 @@ class Pregel:
         if "recursion_limit" in kwargs or config:
             pass
         return clone
+
+
+def _pop_deprecated(kwargs: dict[str, Any]) -> str | None:
+    """Accept the deprecated ``checkpoint_during`` flag as a durability setting."""
+    if "checkpoint_during" not in kwargs:
+        return None
+    flag = kwargs.pop("checkpoint_during")
+    warnings.warn(
+        "`checkpoint_during` is deprecated; use `durability` ('exit' for False, 'async' for True)",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+    return "async" if flag else "exit"
 
 
 def _printer(item: tuple[tuple[str, ...], str, Any]) -> None:

@@ -71,8 +71,8 @@ def formatter(
 
 def print_item(ns: tuple[str, ...], mode: str, payload: Any) -> None:
     """``print_mode`` output: ``[mode] payload`` in bold, with the graph namespace if any."""
-    prefix = f"\x1b[1;30;33m[graph={ns!r}]\x1b[0m " if ns else ""
-    print(f"{prefix}\x1b[1m[{mode}]\x1b[0m {payload!r}")
+    graph = f" \x1b[1;30;33m[graph={ns!r}]\x1b[0m" if ns else ""
+    print(f"\x1b[1m[{mode}]\x1b[0m{graph} {payload!r}")
 
 
 def check_version(version: Any) -> str:

@@ -10,6 +10,26 @@ from relaygraph.constants import MISSING
 from relaygraph.errors import EmptyChannelError
 
 
+def _copy(channel: BaseChannel) -> Any:
+    cls = channel.__class__
+    clone = cls.__new__(cls)
+    for slot in _slots_of(cls):
+        object.__setattr__(clone, slot, getattr(channel, slot))
+    return clone
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _slots_of(cls: type) -> tuple[str, ...]:
+    slots = _SLOTS.get(cls)
+    if slots is None:
+        slots = _SLOTS[cls] = tuple(
+            s for c in cls.__mro__ for s in getattr(c, "__slots__", ()) if s != "value"
+        )
+    return slots
+
+
 class BaseChannel(ABC):
     """One key of the state: receives a step's writes, holds a value, checkpoints it.
 
@@ -45,11 +65,7 @@ class BaseChannel(ABC):
 
     def new(self) -> BaseChannel:
         """An empty channel of the same kind and configuration."""
-        clone = self.__class__.__new__(self.__class__)
-        for cls in type(self).__mro__:
-            for slot in getattr(cls, "__slots__", ()):
-                if hasattr(self, slot):
-                    object.__setattr__(clone, slot, getattr(self, slot))
+        clone = _copy(self)
         clone.value = MISSING
         clone._reset()
         return clone

@@ -31,6 +31,7 @@ class NodeSpec:
     edge_writes: tuple[tuple[str, Any], ...] = ()
     branches: tuple[Any, ...] = ()
     tags: tuple[str, ...] = ()
+    barriers: tuple[str, ...] = ()
 
 
 _INJECTABLE = ("config", "writer", "runtime", "store")

@@ -331,6 +331,7 @@ class StateGraph(Generic[S]):
         nodes: dict[str, NodeSpec] = {}
         for n, spec in self.nodes.items():
             spec.triggers = tuple(triggers[n])
+            spec.barriers = tuple(t for t in spec.triggers if t.startswith("join:"))
             spec.edge_writes = tuple(edge_writes[n])
             spec.branches = tuple(self.branches.get(n, {}).values())
             nodes[n] = spec

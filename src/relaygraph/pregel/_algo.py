@@ -21,10 +21,11 @@ class Task:
     """One node execution within a super-step."""
 
     __slots__ = (
-        "checkpoint_ns",
+        "_cns",
+        "_id",
+        "_recipe",
         "config",
         "error",
-        "id",
         "input",
         "interrupts",
         "name",
@@ -47,16 +48,17 @@ class Task:
         input: Any,
         triggers: tuple[str, ...],
         node: NodeSpec,
-        checkpoint_ns: str,
+        checkpoint_ns: str | None,
     ) -> None:
-        self.id = id
+        self._id = id
+        self._cns = checkpoint_ns
+        self._recipe: tuple[str, str, int] | None = None
         self.name = name
         self.path = path
         self.input = input
         self.triggers = triggers
         self.node = node
-        self.checkpoint_ns = checkpoint_ns
-        self.config: dict[str, Any] = {}
+        self.config: dict[str, Any] | None = None
         self.writes: list[tuple[str, Any]] = []
         self.error: BaseException | None = None
         self.interrupts: list[Any] = []
@@ -65,6 +67,34 @@ class Task:
         self.cached = False
         self.resume_values: list[Any] = []
         self.subgraph_ns: str | None = None
+
+    @classmethod
+    def planned(
+        cls, seed: str, ns: str, step: int, name: str, path: tuple[Any, ...], input: Any,
+        triggers: tuple[str, ...], node: NodeSpec,
+    ) -> Task:
+        """A task whose id is derived (lazily) from where it was planned."""
+        task = cls(None, name, path, input, triggers, node, None)  # type: ignore[arg-type]
+        task._recipe = (seed, ns, step)
+        return task
+
+    @property
+    def id(self) -> str:
+        """Deterministic for a planned task: the same checkpoint plans the same ids."""
+        tid = self._id
+        if tid is None:
+            seed, ns, step = self._recipe  # type: ignore[misc]
+            tid = self._id = task_id(seed, ns, step, self.name, self.path)
+        return tid
+
+    @property
+    def checkpoint_ns(self) -> str:
+        """``parent_ns|name:id``: the namespace of graphs this task runs."""
+        cns = self._cns
+        if cns is None:
+            ns = self._recipe[1] if self._recipe else ""
+            cns = self._cns = f"{ns}|{self.name}:{self.id}" if ns else f"{self.name}:{self.id}"
+        return cns
 
     def __repr__(self) -> str:
         return f"Task({self.name!r}, id={self.id!r})"
@@ -102,35 +132,35 @@ def prepare_tasks(
 ) -> list[Task]:
     """The tasks of the next super-step, in task order."""
     tasks: list[Task] = []
-    prefix = f"{checkpoint_ns}|" if checkpoint_ns else ""
     packets = channels[TASKS].value if TASKS in channels else []
     for idx, packet in enumerate(packets or ()):
         if not isinstance(packet, Send) or packet.node not in nodes:
             continue
-        path = (PUSH, idx, False)
-        tid = task_id(seed, checkpoint_ns, step, packet.node, path)
         tasks.append(
-            Task(tid, packet.node, path, packet.arg, (PUSH,), nodes[packet.node],
-                 f"{prefix}{packet.node}:{tid}")
+            Task.planned(seed, checkpoint_ns, step, packet.node, (PUSH, idx, False), packet.arg,
+                         (PUSH,), nodes[packet.node])
         )
     candidates: set[str] = set()
     for ch in updated:
         names = trigger_index.get(ch)
         if names:
             candidates.update(names)
-    for name in sorted(candidates):
+    for name in sorted(candidates) if len(candidates) > 1 else candidates:
         node = nodes[name]
-        fired = tuple(
-            t for t in node.triggers if t in updated and channels[t].is_available()
-        )
-        if not fired:
-            continue
-        path = (PULL, name)
-        tid = task_id(seed, checkpoint_ns, step, name, path)
+        triggers = node.triggers
+        if len(triggers) == 1:
+            t = triggers[0]
+            if not channels[t].is_available():
+                continue
+            fired: tuple[str, ...] = triggers
+        else:
+            fired = tuple(t for t in triggers if t in updated and channels[t].is_available())
+            if not fired:
+                continue
         info = node.input_info
         tasks.append(
-            Task(tid, name, path, info.build(read_state(channels, info.keys)), fired, node,
-                 f"{prefix}{name}:{tid}")
+            Task.planned(seed, checkpoint_ns, step, name, (PULL, name),
+                         info.build(read_state(channels, info.keys)), fired, node)
         )
     return tasks
 
@@ -148,10 +178,11 @@ def apply_writes(
     """
     updated: set[str] = set()
     for task in tasks:
-        for t in task.triggers:
-            ch = channels.get(t)
-            if ch is not None and ch.consume():
-                updated.add(t)
+        node = task.node
+        if node is not None and node.barriers:
+            for t in node.barriers:
+                if t in task.triggers and channels[t].consume():
+                    updated.add(t)
     pending: dict[str, list[Any]] = {}
     for key, value in extra_writes:
         pending.setdefault(key, []).append(value)
@@ -162,13 +193,15 @@ def apply_writes(
                 pending[key] = [value]
             else:
                 bucket.append(value)
-    stale = live_ephemeral.difference(pending)
-    for key in stale:
-        if channels[key].update(()):
-            updated.add(key)
-    live_ephemeral.clear()
-    if TASKS in channels and TASKS not in pending and channels[TASKS].update(()):
-        updated.add(TASKS)
+    if live_ephemeral:
+        for key in live_ephemeral.difference(pending):
+            if channels[key].update(()):
+                updated.add(key)
+        live_ephemeral.clear()
+    if TASKS not in pending:
+        topic = channels.get(TASKS)
+        if topic is not None and topic.value and topic.update(()):
+            updated.add(TASKS)
     for key, values in pending.items():
         ch = channels.get(key)
         if ch is None:

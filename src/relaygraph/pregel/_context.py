@@ -31,11 +31,9 @@ class TaskContext:
     """The handle a node's code reaches through the context: one per running task."""
 
     __slots__ = (
-        "config",
         "interrupt_index",
         "loop",
         "resume_values",
-        "runtime",
         "subgraph_calls",
         "task",
         "writer",
@@ -45,19 +43,23 @@ class TaskContext:
         self,
         loop: RunLoop,
         task: Task,
-        config: dict[str, Any],
         writer: Callable[[Any], None],
-        runtime: Any,
         resume_values: list[Any],
     ) -> None:
         self.loop = loop
         self.task = task
-        self.config = config
         self.writer = writer
-        self.runtime = runtime
         self.resume_values = resume_values
         self.interrupt_index = 0
         self.subgraph_calls = 0
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.loop.config_of(self.task)
+
+    @property
+    def runtime(self) -> Any:
+        return self.loop.runtime
 
     def interrupt(self, value: Any) -> Any:
         from relaygraph.types import Interrupt

@@ -42,34 +42,32 @@ def shared_pool() -> ThreadPoolExecutor:
 
 
 # == shared helpers ======================================================================
-def _task_context(loop: RunLoop, task: Task) -> contextvars.Context:
-    """A context in which the task's code runs, with the task installed as current."""
-    config = loop.task_config(task)
-    task.config = config
+def _enter_task(loop: RunLoop, task: Task) -> TaskContext:
+    """Install ``task`` as the current task (call inside the task's own context copy)."""
     task.resume_values = loop.resume_values_for(task)
-    tc = TaskContext(loop, task, config, loop.custom_writer, loop.runtime, list(task.resume_values))
-    ctx = contextvars.copy_context()
-    ctx.run(set_current, tc)
+    tc = TaskContext(loop, task, loop.custom_writer, list(task.resume_values))
+    set_current(tc)
+    if loop.want_messages:
+        loop.config_of(task)
     lc_var = loop.langchain_config_var()
     if lc_var is not None:
-        ctx.run(lc_var.set, config)
-    return ctx
+        lc_var.set(loop.config_of(task))
+    return tc
 
 
-def _node_call(loop: RunLoop, task: Task, ctx: contextvars.Context, is_async: bool) -> Any:
+def _node_call(loop: RunLoop, task: Task, tc: TaskContext, is_async: bool) -> Any:
     """Call the node's action; returns its result (a coroutine for async actions)."""
     node = task.node
     action = node.action
     if node.is_graph or node.is_runnable:
-        return (action.ainvoke if is_async else action.invoke)(task.input, task.config)
+        return (action.ainvoke if is_async else action.invoke)(task.input, loop.config_of(task))
     if not node.kwargs:
         return action(task.input)
     kwargs: dict[str, Any] = {}
-    tc = _current_tc()
     for spec in node.kwargs:
         kind, name = spec.split("=", 1)
         if kind == "config":
-            kwargs[name] = task.config
+            kwargs[name] = loop.config_of(task)
         elif kind == "writer":
             kwargs[name] = tc.writer
         elif kind == "runtime":
@@ -77,12 +75,6 @@ def _node_call(loop: RunLoop, task: Task, ctx: contextvars.Context, is_async: bo
         elif kind == "store":
             kwargs[name] = loop.store
     return action(task.input, **kwargs)
-
-
-def _current_tc() -> Any:
-    from relaygraph.pregel._context import current_task_or_none
-
-    return current_task_or_none()
 
 
 def run_coroutine_sync(coro: Awaitable[Any]) -> Any:
@@ -137,7 +129,11 @@ def run_sync(loop: RunLoop) -> None:
 
 
 def _run_task_sync(loop: RunLoop, task: Task) -> None:
-    ctx = _task_context(loop, task)
+    contextvars.copy_context().run(_drive_task_sync, loop, task)
+
+
+def _drive_task_sync(loop: RunLoop, task: Task) -> None:
+    tc = _enter_task(loop, task)
     gen = loop.task_steps(task)
     send: Any = None
     error: BaseException | None = None
@@ -149,12 +145,9 @@ def _run_task_sync(loop: RunLoop, task: Task) -> None:
         error = None
         if op[0] is CALL:
             try:
-                if op[1] == "node":
-                    send = ctx.run(_node_call, loop, task, ctx, False)
-                else:
-                    send = ctx.run(op[2], op[3])
+                send = _node_call(loop, task, tc, False) if op[1] == "node" else op[2](op[3])
                 if inspect.isawaitable(send):
-                    send = ctx.run(run_coroutine_sync, send)
+                    send = run_coroutine_sync(send)
             except BaseException as e:
                 error = e
         elif op[0] is SLEEP:
@@ -242,7 +235,8 @@ async def run_async(loop: RunLoop, wait_writable: Callable[[], Awaitable[None]] 
 
 
 async def _run_task_async(loop: RunLoop, task: Task) -> None:
-    ctx = _task_context(loop, task)
+    ctx = contextvars.copy_context()
+    tc = ctx.run(_enter_task, loop, task)
     gen = loop.task_steps(task)
     send: Any = None
     error: BaseException | None = None
@@ -257,10 +251,10 @@ async def _run_task_async(loop: RunLoop, task: Task) -> None:
             try:
                 if op[1] == "node":
                     if node.is_async or node.is_graph or node.is_runnable:
-                        send = await _in_context(ctx, ctx.run(_node_call, loop, task, ctx, True))
+                        send = await _in_context(ctx, ctx.run(_node_call, loop, task, tc, True))
                     else:
                         send = await asyncio.get_running_loop().run_in_executor(
-                            shared_pool(), ctx.run, _call_sync_node, loop, task, ctx
+                            shared_pool(), ctx.run, _call_sync_node, loop, task, tc
                         )
                 else:
                     send = ctx.run(op[2], op[3])
@@ -275,8 +269,8 @@ async def _run_task_async(loop: RunLoop, task: Task) -> None:
             send = None
 
 
-def _call_sync_node(loop: RunLoop, task: Task, ctx: contextvars.Context) -> Any:
-    result = _node_call(loop, task, ctx, False)
+def _call_sync_node(loop: RunLoop, task: Task, tc: TaskContext) -> Any:
+    result = _node_call(loop, task, tc, False)
     if inspect.isawaitable(result):
         result = run_coroutine_sync(result)
     return result

@@ -118,6 +118,8 @@ class RunLoop:
         self.messages_seen: set[str] = set()
         self.user_meta_cache: dict[str, Any] | None = None
         self.last_nodes: list[str] = [START]
+        self.n_failed = 0
+        self.n_interrupted = 0
         self.updated: set[str] = set()
 
     # == the algorithm ====================================================================
@@ -162,14 +164,17 @@ class RunLoop:
                 return
             skip_before = False
             run_step = self.step + 1
-            to_run: list[Task] = []
-            for t in tasks:
-                saved_writes = self.saved_writes.get(t.id)
-                if saved_writes is not None:
-                    t.writes = saved_writes
-                else:
-                    to_run.append(t)
+            to_run: list[Task] = tasks
+            if self.saved_writes:
+                to_run = []
+                for t in tasks:
+                    saved_writes = self.saved_writes.get(t.id)
+                    if saved_writes is not None:
+                        t.writes = saved_writes
+                    else:
+                        to_run.append(t)
             self.finished = []
+            self.n_failed = self.n_interrupted = 0
             if to_run:
                 if self.want_tasks or self.want_debug:
                     for t in to_run:
@@ -179,22 +184,23 @@ class RunLoop:
                         if self.want_debug:
                             self.emitter.emit("debug", payloads.debug(run_step, "task", start))
                 yield (RUN, to_run, run_step)
-            failed = [t for t in self.finished if t.error is not None]
-            if failed:
+            if self.n_failed:
                 self.status = "error"
-                raise failed[0].error  # type: ignore[misc]
-            interrupted = [t for t in tasks if t.interrupts]
-            if interrupted:
-                self._interrupted(interrupted)
+                raise next(t.error for t in self.finished if t.error is not None)  # type: ignore[misc]
+            if self.n_interrupted:
+                self._interrupted([t for t in tasks if t.interrupts])
                 return
-            updated = apply_writes(
-                self.channels, sorted(tasks, key=_task_order), self.live_ephemeral
-            )
+            if len(tasks) > 1:
+                tasks = sorted(tasks, key=_task_order)
+            updated = apply_writes(self.channels, tasks, self.live_ephemeral)
             self.step = run_step
-            self.last_nodes = sorted({t.name for t in tasks})
-            for ch in updated:
-                self.versions[ch] = self.versions.get(ch, 0) + 1
-            self.saved_writes = {}
+            if self.checkpointer is not None:
+                self.last_nodes = sorted({t.name for t in tasks})
+                versions = self.versions
+                for ch in updated:
+                    versions[ch] = versions.get(ch, 0) + 1
+            if self.saved_writes:
+                self.saved_writes = {}
             if self.want_values and not updated.isdisjoint(self.out_key_set):
                 self.emitter.emit("values", self._values_chunk())
             self.updated = updated
@@ -425,6 +431,13 @@ class RunLoop:
             conf.pop("checkpoint_id", None)
         return {"configurable": conf}
 
+    def config_of(self, task: Task) -> dict[str, Any]:
+        """The task's config, built on first use."""
+        config = task.config
+        if config is None:
+            config = task.config = self.task_config(task)
+        return config
+
     def task_config(self, task: Task) -> dict[str, Any]:
         """The config a node sees: the run's, plus the engine's metadata for this task."""
         base = self.config
@@ -501,6 +514,8 @@ class RunLoop:
         return MISSING
 
     def resume_values_for(self, task: Task) -> list[Any]:
+        if not self.resume_map:
+            return []
         return list(self.resume_map.get(f"task:{task.id}", ()))
 
     # == per task (called by drivers) =====================================================
@@ -546,7 +561,11 @@ class RunLoop:
 
     def _output_writes(self, task: Task, returned: Any) -> list[tuple[str, Any]]:
         keys = self.state_key_set
-        writes: list[tuple[str, Any]] = []
+        if type(returned) is dict:
+            writes = [(k, v) for k, v in returned.items() if k in keys]
+            writes.extend(task.node.edge_writes)
+            return writes
+        writes = []
         commands: list[Command] = []
         if isinstance(returned, Command):
             commands.append(returned)
@@ -625,6 +644,10 @@ class RunLoop:
     def finish_task(self, task: Task) -> None:
         """Called by a driver, in completion order: emit the task's updates and result."""
         self.finished.append(task)
+        if task.error is not None:
+            self.n_failed += 1
+        elif task.interrupts:
+            self.n_interrupted += 1
         if task.error is None and not task.interrupts:
             if self.want_messages and task.returned is not MISSING:
                 from relaygraph.stream._messages import emit_returned_messages

@@ -109,3 +109,88 @@ class Runner:
         if self.kind == "sync":
             return graph.update_state(config, values, **kwargs)
         return asyncio.run(graph.aupdate_state(config, values, **kwargs))
+
+
+def canon(chunks: list[Any]) -> list[str]:
+    """Each chunk's one-line ``repr``, normalised together so equal ids stay equal.
+
+    Unlike ``norm_chunks`` there is no line wrapping, so the result does not depend on
+    the length of the ids it replaced. Write the expected chunks as Python objects that
+    use the placeholders (``'<uuid-1>'``, ``'<hex32-1>'``, ``'<ts>'``) numbered by first
+    appearance, and compare ``canon(actual) == canon(expected)``. ``repr`` keeps dict
+    insertion order, so key order is checked too.
+    """
+    joined = normalize("\n\x00\n".join(repr(c) for c in chunks))
+    return joined.split("\n\x00\n") if chunks else []
+
+
+# ---- builders for expected chunks (key order as the reference emits them) ----------------
+
+
+def exp_task(tid: str, name: str, input: Any, triggers: tuple[str, ...] | None = None) -> dict:
+    """A ``tasks`` start payload."""
+    return {
+        "id": tid,
+        "name": name,
+        "input": input,
+        "triggers": (f"branch:to:{name}",) if triggers is None else triggers,
+    }
+
+
+def exp_result(
+    tid: str, name: str, result: Any, error: Any = None, interrupts: list | None = None
+) -> dict:
+    """A ``tasks`` result payload."""
+    return {
+        "id": tid,
+        "name": name,
+        "error": error,
+        "result": result,
+        "interrupts": [] if interrupts is None else interrupts,
+    }
+
+
+def exp_debug(step: int, type: str, payload: Any) -> dict:
+    """A ``debug`` event; the timestamp is normalised to ``'<ts>'``."""
+    return {"step": step, "timestamp": "<ts>", "type": type, "payload": payload}
+
+
+def exp_config(
+    thread_id: str, checkpoint_id: str, ns: str = "", checkpoint_map: dict | None = None
+) -> dict:
+    """A checkpoint config as streamed for a fresh checkpoint."""
+    conf: dict[str, Any] = {"checkpoint_ns": ns, "thread_id": thread_id}
+    if checkpoint_map is not None:
+        conf["checkpoint_map"] = checkpoint_map
+    conf["checkpoint_id"] = checkpoint_id
+    return {"configurable": conf}
+
+
+def exp_cp_task(tid: str, name: str, interrupts: tuple = (), state: Any = None) -> dict:
+    """A pending task entry of a ``checkpoints`` payload."""
+    return {"id": tid, "name": name, "interrupts": interrupts, "state": state}
+
+
+def exp_checkpoint(
+    config: dict,
+    parent_config: dict | None,
+    values: dict,
+    step: int,
+    next: list[str],
+    tasks: list[dict],
+    source: str | None = None,
+    parents: dict | None = None,
+) -> dict:
+    """A ``checkpoints`` payload; ``source`` defaults to 'input' for step -1, else 'loop'."""
+    return {
+        "config": config,
+        "parent_config": parent_config,
+        "values": values,
+        "metadata": {
+            "source": source or ("input" if step == -1 else "loop"),
+            "step": step,
+            "parents": {} if parents is None else parents,
+        },
+        "next": next,
+        "tasks": tasks,
+    }

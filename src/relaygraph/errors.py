@@ -141,8 +141,9 @@ class NodeInterrupt(GraphInterrupt):
 class ParentCommand(GraphBubbleUp):
     """A ``Command(graph=Command.PARENT)`` on its way to the parent graph."""
 
-    def __init__(self, command: Command) -> None:
+    def __init__(self, command: Command, target: Any = None) -> None:
         super().__init__(command)
+        self.target = target
 
     @property
     def command(self) -> Command:

@@ -143,7 +143,7 @@ def update_as_items(update: Any) -> list[tuple[str, Any]]:
         return list(update)
     raise InvalidUpdateError(
         create_error_message(
-            message=f"Expected dict, got {update!r}",
+            message=f"Expected dict, got {update}",
             error_code=ErrorCode.INVALID_GRAPH_NODE_RETURN_VALUE,
         )
     )

@@ -99,6 +99,7 @@ class RunLoop:
         self.want_debug = "debug" in modes
         self.want_checkpoints = "checkpoints" in modes and checkpointer is not None
         self.want_messages = "messages" in modes
+        self.want_tools = "tools" in modes
         self.checkpoint_events = checkpointer is not None and (self.want_checkpoints or self.want_debug)
         self.custom_writer = emitter.writer("custom")
         self.channels: dict[str, Any] = {}
@@ -120,6 +121,7 @@ class RunLoop:
         self.last_nodes: list[str] = [START]
         self.n_failed = 0
         self.n_interrupted = 0
+        self.resuming = False
         self.updated: set[str] = set()
 
     # == the algorithm ====================================================================
@@ -129,13 +131,16 @@ class RunLoop:
         self._restore(saved)
         inp = self.input
         resuming = inp is None or (isinstance(inp, Command) and inp.resume is not None)
+        if self.parent is not None and saved is not None and self.root.resuming:
+            inp, resuming = None, True
+        self.resuming = resuming
         if resuming:
             if saved is None:
                 if inp is None:
                     raise EmptyInputError("Received no input for __start__")
                 raise EmptyInputError("Cannot resume: this thread has no checkpoint")
             if isinstance(inp, Command):
-                self._set_resume(inp.resume)
+                self.root._set_resume(inp.resume)
             if self.want_values:
                 self.emitter.emit("values", self._values_chunk())
             next_tasks = self._plan()
@@ -386,7 +391,7 @@ class RunLoop:
             writes = [(c, v) for tid, c, v in saved.pending_writes if tid == task.id]
             errors = [v for c, v in writes if c == ERROR]
             if errors:
-                return {"id": task.id, "name": task.name, "error": repr(errors[0]), "state": state}
+                return {"id": task.id, "name": task.name, "error": errors[0], "state": state}
             interrupts = tuple(
                 payloads.interrupt_as_dict(i) for c, v in writes if c == INTERRUPT for i in v
             )
@@ -442,23 +447,25 @@ class RunLoop:
         """The config a node sees: the run's, plus the engine's metadata for this task."""
         base = self.config
         meta = base.get("metadata")
-        metadata: dict[str, Any] = {}
+        metadata: dict[str, Any] = dict(meta) if meta else {}
         if self.thread_id is not None:
-            metadata["thread_id"] = self.thread_id
-        if meta:
-            metadata.update(meta)
+            metadata.setdefault("thread_id", self.thread_id)
         metadata["langgraph_step"] = self.step + 1
         metadata["langgraph_node"] = task.name
         metadata["langgraph_triggers"] = task.triggers
         metadata["langgraph_path"] = task.path
         metadata["langgraph_checkpoint_ns"] = task.checkpoint_ns
+        if task.node is not None and task.node.metadata:
+            metadata.update(task.node.metadata)
+        if self.ns:  # as LangChain records it in the root task's child runs: the outer element
+            metadata.setdefault("checkpoint_ns", self.ns[0])
         conf = dict(base.get("configurable") or {})
         conf["checkpoint_ns"] = task.checkpoint_ns
         conf.pop("checkpoint_id", None)
         config = dict(base)
         config["metadata"] = metadata
         config["configurable"] = conf
-        if self.want_messages:
+        if self.want_messages or self.want_tools:
             from relaygraph.stream._messages import attach_messages_handler
 
             attach_messages_handler(self, task, config)
@@ -503,8 +510,18 @@ class RunLoop:
         else:
             self.resume_any = resume
 
+    @property
+    def root(self) -> RunLoop:
+        """The loop of the outermost graph of this run (it holds the run's resume values)."""
+        loop = self
+        while loop.parent is not None:
+            loop = loop.parent.loop
+        return loop
+
     def take_resume_value(self, task: Task, interrupt_id: str) -> Any:
         """The value that answers ``interrupt_id`` in this run, if the caller gave one."""
+        if self.parent is not None:
+            return self.root.take_resume_value(task, interrupt_id)
         if interrupt_id in self.resume_map:
             return self.resume_map.pop(interrupt_id)
         value = self.resume_any
@@ -543,13 +560,17 @@ class RunLoop:
                 if isinstance(signal, GraphInterrupt):
                     task.interrupts = list(signal.interrupts)
                     return
-                if isinstance(signal, ParentCommand) and self.parent is None:
-                    task.error = InvalidUpdateError("There is no parent graph to send a Command to")
-                    return
-                if isinstance(signal, ParentCommand) and signal.command.graph == self.graph.name:
-                    cmd = signal.command
-                    task.writes = self._output_writes(task, Command(update=cmd.update, goto=cmd.goto))
-                    return
+                if isinstance(signal, ParentCommand):
+                    if signal.target is None:
+                        task.error = InvalidUpdateError(
+                            "Command(graph=Command.PARENT) used in a graph that has no parent"
+                        )
+                        return
+                    if signal.target is self:
+                        cmd = signal.command
+                        task.returned = Command(update=cmd.update, goto=cmd.goto)
+                        task.writes = self._output_writes(task, task.returned)
+                        return
                 raise
             except Exception as exc:
                 delay = _retry_delay(policies, attempt, exc)
@@ -586,7 +607,8 @@ class RunLoop:
             if cmd.graph == Command.PARENT:
                 raise ParentCommand(
                     Command(graph=self._parent_graph_name(), update=cmd.update, goto=cmd.goto,
-                            resume=cmd.resume)
+                            resume=cmd.resume),
+                    self.parent.loop if self.parent is not None else None,
                 )
             if cmd.update is not None:
                 writes.extend((k, v) for k, v in update_as_items(cmd.update) if k in keys)
@@ -665,7 +687,7 @@ class RunLoop:
     def writes_to_save(self, task: Task) -> list[tuple[str, Any]]:
         """The pending writes a finished task leaves for a resumed run."""
         if task.error is not None:
-            return [(ERROR, task.error)]
+            return [(ERROR, repr(task.error))]
         if task.interrupts:
             out: list[tuple[str, Any]] = [(INTERRUPT, task.interrupts)]
             if task.resume_values:

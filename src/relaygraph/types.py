@@ -48,7 +48,9 @@ V = TypeVar("V")
 
 
 def _default_retry_on(exc: Exception) -> bool:
-    """Retry on everything but programming errors and control-flow signals."""
+    """Retry on connection errors and 5xx responses; never on programming errors."""
+    if isinstance(exc, ConnectionError):
+        return True
     return not isinstance(
         exc,
         (ValueError, TypeError, ArithmeticError, ImportError, LookupError, NameError,

@@ -18,6 +18,18 @@ __all__ = ["StateGraph"]
 S = TypeVar("S")
 
 
+def _is_schema(annotation: Any) -> bool:
+    from dataclasses import is_dataclass
+
+    from typing_extensions import is_typeddict
+
+    return bool(
+        is_typeddict(annotation)
+        or is_dataclass(annotation)
+        or hasattr(annotation, "model_fields")
+    )
+
+
 def _branch_channel(node: str) -> str:
     return f"branch:to:{node}"
 
@@ -171,15 +183,10 @@ class StateGraph(Generic[S]):
                 annotation = get_type_hints(action).get(params[0].name, None)
             except Exception:
                 return None
-        if isinstance(annotation, type) and annotation is not self.state_schema:
-            try:
-                if channels_for_schema(annotation) is not None and (
-                    hasattr(annotation, "__annotations__")
-                ):
-                    return annotation
-            except Exception:
-                return None
-        return None
+        if annotation is self.state_schema or not isinstance(annotation, type):
+            return None
+        kind = schema_info(annotation).kind if _is_schema(annotation) else None
+        return annotation if kind in ("typeddict", "dataclass", "pydantic") else None
 
     def add_sequence(self, nodes: Sequence[Callable[..., Any] | tuple[str, Any]]) -> StateGraph[S]:
         """Add nodes and chain them with edges, in order."""

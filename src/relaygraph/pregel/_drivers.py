@@ -210,8 +210,20 @@ def _run_tasks_sync(loop: RunLoop, tasks: list[Task]) -> None:
 
 
 # == async face ==========================================================================
-async def run_async(loop: RunLoop, wait_writable: Callable[[], Awaitable[None]] | None = None) -> None:
-    """Drive ``loop`` to the end on the running event loop."""
+async def run_async(
+    loop: RunLoop,
+    wait_writable: Callable[[], Awaitable[None]] | None = None,
+    is_full: Callable[[], bool] | None = None,
+) -> None:
+    """Drive ``loop`` to the end on the running event loop.
+
+    ``wait_writable``/``is_full`` come from the consumer's channel: the loop waits for room
+    between steps, and async nodes are paused at their next ``await`` while it is full.
+    """
+    if wait_writable is not None and is_full is not None:
+        loop.backpressure = (wait_writable, is_full)
+    elif loop.parent is not None:
+        loop.backpressure = loop.parent.loop.backpressure
     gen = loop.steps()
     send: Any = None
     saver = loop.checkpointer
@@ -251,7 +263,11 @@ async def _run_task_async(loop: RunLoop, task: Task) -> None:
             try:
                 if op[1] == "node":
                     if node.is_async or node.is_graph or node.is_runnable:
-                        send = await _in_context(ctx, ctx.run(_node_call, loop, task, tc, True))
+                        call = ctx.run(_node_call, loop, task, tc, True)
+                        bp = loop.backpressure
+                        if bp is not None and inspect.iscoroutine(call):
+                            call = _throttled(call, *bp)
+                        send = await _in_context(ctx, call)
                     else:
                         send = await asyncio.get_running_loop().run_in_executor(
                             shared_pool(), ctx.run, _call_sync_node, loop, task, tc
@@ -281,6 +297,43 @@ async def _in_context(ctx: contextvars.Context, aw: Awaitable[Any]) -> Any:
     if not inspect.isawaitable(aw):
         return aw
     return await ctx.run(asyncio.ensure_future, _as_coro(aw))
+
+
+class _Yield:
+    """Hands a value yielded by an inner coroutine up to the event loop, unchanged."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        return (yield self.value)
+
+
+async def _throttled(
+    coro: Any, wait_writable: Callable[[], Awaitable[None]], is_full: Callable[[], bool]
+) -> Any:
+    """Run ``coro``, pausing it at each of its awaits while the stream buffer is full.
+
+    A sync ``writer(...)`` call cannot block the event loop, so an async node's events
+    are throttled here instead: the node resumes only once the consumer caught up.
+    """
+    it = coro.__await__()
+    send: Any = None
+    error: BaseException | None = None
+    while True:
+        if is_full():
+            await wait_writable()
+        try:
+            yielded = it.throw(error) if error is not None else it.send(send)
+        except StopIteration as stop:
+            return stop.value
+        error = None
+        try:
+            send = await _Yield(yielded)
+        except BaseException as e:  # cancellation and errors go back into the node
+            send, error = None, e
 
 
 async def _save_writes_async(loop: RunLoop, task: Task) -> None:

@@ -122,6 +122,7 @@ class RunLoop:
         self.n_failed = 0
         self.n_interrupted = 0
         self.resuming = False
+        self.backpressure: tuple[Any, Any] | None = None
         self.updated: set[str] = set()
 
     # == the algorithm ====================================================================

@@ -270,7 +270,7 @@ class Pregel:
 
         async def produce() -> None:
             try:
-                await run_async(loop, channel.wait_writable)
+                await run_async(loop, channel.wait_writable, channel.is_full)
             except StreamClosed:
                 channel.finish()
             except BaseException as e:

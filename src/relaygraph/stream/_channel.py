@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-DEFAULT_MAXSIZE = 1024
+DEFAULT_MAXSIZE = 4096
 
 
 class StreamClosed(BaseException):
@@ -83,6 +83,9 @@ class EventChannel:
                 self._producers_waiting -= 1
         if self._closed:
             raise StreamClosed()
+
+    def is_full(self) -> bool:
+        return len(self._buf) >= self._high
 
     async def wait_writable(self) -> None:
         """For a producer on the consumer's event loop: wait until the buffer has room."""

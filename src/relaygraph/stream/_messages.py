@@ -31,11 +31,13 @@ from relaygraph.types import Command
 
 try:
     from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager
+    from langchain_core.callbacks import CallbackManager as _CallbackManager
     from langchain_core.messages import BaseMessage
 except ImportError:  # the "messages" extra is missing: no model, tool or message can exist
     _HAVE_LANGCHAIN = False
     BaseCallbackHandler = object  # type: ignore[misc, assignment]
     BaseCallbackManager = object  # type: ignore[misc, assignment]
+    _CallbackManager = object  # type: ignore[misc, assignment]
     BaseMessage = ()  # type: ignore[misc, assignment]
 else:
     _HAVE_LANGCHAIN = True
@@ -52,22 +54,30 @@ _NS_KEY = "langgraph_checkpoint_ns"
 
 # == attaching handlers ===================================================================
 def attach_messages_handler(loop: Any, task: Any, config: dict[str, Any]) -> None:
-    """Add this task's ``messages`` / ``tools`` handlers to ``config["callbacks"]``."""
+    """Give ``config`` a callback manager with this task's ``messages`` / ``tools`` handlers.
+
+    The manager also carries the task's metadata and tags as inheritable, as a LangChain
+    parent run would: a model called with its own ``metadata`` (``with_config``) still
+    reports the task's ``langgraph_*`` keys.
+    """
     if not _HAVE_LANGCHAIN:
         return
+    metadata = config.get("metadata") or {}
     handlers: list[Any] = []
     if loop.want_messages:
-        handlers.append(_MessagesHandler(loop, task, config.get("metadata") or {}))
+        handlers.append(_MessagesHandler(loop, task, metadata))
     if getattr(loop, "want_tools", False):
         handlers.append(_ToolsHandler(loop, task))
     if handlers:
-        config["callbacks"] = _with_handlers(config.get("callbacks"), handlers)
+        config["callbacks"] = _manager_for(
+            config.get("callbacks"), handlers, metadata, config.get("tags")
+        )
 
 
-def _with_handlers(existing: Any, handlers: list[Any]) -> Any:
-    """``existing`` callbacks plus ``handlers``, minus ours inherited from a parent task."""
-    if existing is None:
-        return handlers
+def _manager_for(
+    existing: Any, handlers: list[Any], metadata: Mapping[str, Any], tags: Sequence[str] | None
+) -> Any:
+    """``existing`` callbacks plus ``handlers`` (minus ours inherited from a parent task)."""
     if isinstance(existing, BaseCallbackManager):
         manager = existing.copy()
         for h in list(manager.handlers):
@@ -75,10 +85,20 @@ def _with_handlers(existing: Any, handlers: list[Any]) -> Any:
                 manager.remove_handler(h)
         for h in handlers:
             manager.add_handler(h, inherit=True)
+        manager.add_metadata(dict(metadata), inherit=True)
+        if tags:
+            manager.add_tags(list(tags), inherit=True)
         return manager
-    if isinstance(existing, (list, tuple)):
-        return [h for h in existing if not isinstance(h, _OwnHandler)] + handlers
-    return handlers
+    inherited = existing if isinstance(existing, (list, tuple)) else ()
+    all_handlers = [h for h in inherited if not isinstance(h, _OwnHandler)] + handlers
+    return _CallbackManager(
+        handlers=all_handlers,
+        inheritable_handlers=list(all_handlers),
+        tags=list(tags or ()),
+        inheritable_tags=list(tags or ()),
+        metadata=dict(metadata),
+        inheritable_metadata=dict(metadata),
+    )
 
 
 def _root_seen(loop: Any) -> set[str]:

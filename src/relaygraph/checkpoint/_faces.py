@@ -1,0 +1,154 @@
+"""What the durable savers add to ``BaseCheckpointSaver``, and the glue between faces.
+
+* :class:`DurableSaver` adds ``copy_thread`` and ``prune`` (and their async forms).
+* :class:`BlockingSaver` is for savers whose work is blocking I/O: the async methods run the
+  sync ones in a worker thread, so ``astream`` never blocks the event loop on the database.
+* :class:`LoopBoundSaver` is for savers built on an async driver: the sync methods submit
+  the coroutine to the saver's event loop from another thread (as LangGraph's async savers
+  do), and refuse to run on that loop itself, where they would deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from typing import Any, TypeVar
+
+from relaygraph.checkpoint.base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
+
+T = TypeVar("T")
+
+
+class DurableSaver(BaseCheckpointSaver):
+    """A saver that can also copy a thread and prune its old checkpoints."""
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Make ``target_thread_id`` a copy of ``source_thread_id`` (replacing its contents)."""
+        raise NotImplementedError
+
+    def prune(self, thread_id: str, keep_latest: int = 1) -> int:
+        """Delete all but the newest ``keep_latest`` checkpoints of each namespace of a thread
+        (with their writes and the blobs only they used); returns how many were deleted."""
+        raise NotImplementedError
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self.copy_thread(source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_id: str, keep_latest: int = 1) -> int:
+        return self.prune(thread_id, keep_latest)
+
+
+class BlockingSaver(DurableSaver):
+    """Async methods that run the blocking sync methods in a worker thread."""
+
+    async def aget_tuple(self, config: dict[str, Any]) -> CheckpointTuple | None:
+        return await asyncio.to_thread(self.get_tuple, config)
+
+    async def alist(
+        self,
+        config: dict[str, Any] | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        def fetch() -> list[CheckpointTuple]:
+            return list(self.list(config, filter=filter, before=before, limit=limit))
+
+        for item in await asyncio.to_thread(fetch):
+            yield item
+
+    async def aput(
+        self,
+        config: dict[str, Any],
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, Any],
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: dict[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await asyncio.to_thread(self.delete_thread, thread_id)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_id: str, keep_latest: int = 1) -> int:
+        return await asyncio.to_thread(self.prune, thread_id, keep_latest)
+
+
+class LoopBoundSaver(DurableSaver):
+    """Sync methods that run the async ones on the saver's event loop (from other threads)."""
+
+    loop: asyncio.AbstractEventLoop
+
+    def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            coro.close()
+            raise asyncio.InvalidStateError(
+                f"Synchronous calls to {type(self).__name__} are only allowed from a thread "
+                "other than its event loop's; use the async methods (or `await "
+                "graph.ainvoke(...)`) there."
+            )
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def get_tuple(self, config: dict[str, Any]) -> CheckpointTuple | None:
+        return self._wait(self.aget_tuple(config))
+
+    def list(
+        self,
+        config: dict[str, Any] | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        async def fetch() -> list[CheckpointTuple]:
+            return [t async for t in self.alist(config, filter=filter, before=before, limit=limit)]
+
+        yield from self._wait(fetch())
+
+    def put(
+        self,
+        config: dict[str, Any],
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, Any],
+    ) -> dict[str, Any]:
+        return self._wait(self.aput(config, checkpoint, metadata, new_versions))
+
+    def put_writes(
+        self,
+        config: dict[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self._wait(self.aput_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._wait(self.adelete_thread(thread_id))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self._wait(self.acopy_thread(source_thread_id, target_thread_id))
+
+    def prune(self, thread_id: str, keep_latest: int = 1) -> int:
+        return self._wait(self.aprune(thread_id, keep_latest))

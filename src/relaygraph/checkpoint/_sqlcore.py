@@ -1,0 +1,342 @@
+"""The one implementation of the SQL savers, written as *plans*: generators of queries.
+
+Every saver operation here is a generator that yields :class:`Op` (a named query from the
+backend's :class:`Dialect`, its parameters, and how to run it) and receives the fetched rows.
+It holds all the logic — rows to write, deltas, filters, assembling ``CheckpointTuple`` —
+and does no I/O. The sync and async faces of each backend run a plan inside one
+transaction with :func:`drive` or :func:`adrive`; that is all that differs between them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
+
+from relaygraph.checkpoint._blobs import (
+    BlobReader,
+    BlobRow,
+    HeadCache,
+    plan_blobs,
+    reachable,
+    wanted_keys,
+)
+from relaygraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
+from relaygraph.checkpoint.serde import JsonPlusSerializer
+from relaygraph.constants import ERROR, INTERRUPT, RESUME
+
+T = TypeVar("T")
+SPECIAL_WRITES = {ERROR: -1, INTERRUPT: -3, RESUME: -4}
+"""Writes with a fixed index: a later write replaces an earlier one (memory saver's rule)."""
+
+NONE, ALL, MANY = "none", "all", "many"
+
+
+class Op(NamedTuple):
+    """One query of a plan: ``mode`` is ``none`` (execute), ``all`` (fetch) or ``many``."""
+
+    sql: str
+    params: Any = ()
+    mode: str = NONE
+
+
+Plan = Generator[Op, Any, T]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """A backend's named queries. ``p`` is its parameter placeholder (``?`` or ``%s``)."""
+
+    p: str
+    migrations: Sequence[tuple[int, Sequence[str]]]
+    setup_lock: Sequence[str]
+    create_migrations: str
+    applied_migrations: str
+    record_migration: str
+    upsert_checkpoint: str
+    upsert_blob: str
+    upsert_write: str
+    select_columns: str  # "SELECT <checkpoint columns> FROM <table>", WHERE added per call
+    select_blobs: str  # (json [[thread, ns, channel, version], ...]) -> blob rows + chains
+    select_writes: str  # (json [[thread, ns, checkpoint_id], ...]) -> write rows
+    delete_thread: Sequence[str]  # each takes (thread_id,)
+    copy_thread: Sequence[str]  # each takes (dst, src)
+    select_prune: str  # (thread_id,) -> ns, checkpoint_id, checkpoint
+    select_blob_keys: str  # (thread_id,) -> ns, channel, version, base_version
+    delete_checkpoints: str  # (thread_id, json [[ns, checkpoint_id], ...])
+    delete_writes: str  # same
+    delete_blobs: str  # (thread_id, json [[ns, channel, version], ...])
+
+
+def drive(plan: Plan[T], execute: Callable[[Op], Any]) -> T:
+    """Run ``plan`` with a blocking ``execute``."""
+    try:
+        op = next(plan)
+        while True:
+            op = plan.send(execute(op))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+async def adrive(plan: Plan[T], execute: Callable[[Op], Awaitable[Any]]) -> T:
+    """Run ``plan`` with an async ``execute``."""
+    try:
+        op = next(plan)
+        while True:
+            op = plan.send(await execute(op))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _conf(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict((config or {}).get("configurable") or {})
+
+
+def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict[str, Any]:
+    return {
+        "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}
+    }
+
+
+class SqlCore:
+    """The saver algorithm shared by every SQL backend and both faces."""
+
+    def __init__(self, dialect: Dialect, serde: JsonPlusSerializer | None = None) -> None:
+        self.q = dialect
+        self.serde = serde or JsonPlusSerializer()
+        self.heads = HeadCache()
+
+    # == schema ==========================================================================
+    def setup(self) -> Plan[list[int]]:
+        """Apply the migrations not yet recorded; returns the versions applied."""
+        for sql in self.q.setup_lock:
+            yield Op(sql)
+        yield Op(self.q.create_migrations)
+        done = {row[0] for row in (yield Op(self.q.applied_migrations, (), ALL))}
+        applied: list[int] = []
+        for version, statements in self.q.migrations:
+            if version in done:
+                continue
+            for sql in statements:
+                yield Op(sql)
+            yield Op(self.q.record_migration, (version,))
+            applied.append(version)
+        return applied
+
+    # == writes ==========================================================================
+    def put(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: Mapping[str, Any],
+    ) -> Plan[dict[str, Any]]:
+        conf = _conf(config)
+        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
+        parent = conf.get("checkpoint_id")
+        cid = checkpoint["id"]
+        head = self.heads.get(thread_id, ns, parent)
+        refs, inline, rows, new_head = plan_blobs(
+            self.serde,
+            thread_id,
+            ns,
+            cid,
+            checkpoint.get("channel_values") or {},
+            checkpoint.get("channel_versions") or {},
+            new_versions,
+            head,
+        )
+        doc = {k: v for k, v in checkpoint.items() if k != "channel_values"}
+        blob = self.serde.dumps({"cp": doc, "refs": refs, "inline": inline})
+        step = metadata.get("step")
+        yield Op(
+            self.q.upsert_checkpoint,
+            (
+                thread_id,
+                ns,
+                cid,
+                parent,
+                metadata.get("source"),
+                step if type(step) is int else None,
+                blob,
+                self.serde.dumps(metadata),
+            ),
+        )
+        if rows:
+            yield Op(self.q.upsert_blob, rows, MANY)
+        self.heads.put(thread_id, ns, new_head)
+        return _config(thread_id, ns, cid)
+
+    def put_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> Plan[None]:
+        conf = _conf(config)
+        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
+        cid = conf["checkpoint_id"]
+        rows = [
+            (
+                thread_id,
+                ns,
+                cid,
+                task_id,
+                SPECIAL_WRITES.get(channel, idx),
+                channel,
+                self.serde.dumps(value, channel=channel),
+                task_path,
+            )
+            for idx, (channel, value) in enumerate(writes)
+        ]
+        if rows:
+            yield Op(self.q.upsert_write, rows, MANY)
+
+    def delete_thread(self, thread_id: str) -> Plan[None]:
+        self.heads.forget(str(thread_id))
+        for sql in self.q.delete_thread:
+            yield Op(sql, (str(thread_id),))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> Plan[None]:
+        """Replace the target thread with a copy of every checkpoint, blob and write."""
+        src, dst = str(source_thread_id), str(target_thread_id)
+        if src == dst:
+            return
+        yield from self.delete_thread(dst)
+        for sql in self.q.copy_thread:
+            yield Op(sql, (dst, src))
+
+    def prune(self, thread_id: str, keep_latest: int = 1) -> Plan[int]:
+        """Keep the newest ``keep_latest`` checkpoints per namespace; returns how many went."""
+        if keep_latest < 0:
+            raise ValueError("keep_latest must be >= 0")
+        thread_id = str(thread_id)
+        self.heads.forget(thread_id)
+        rows = yield Op(self.q.select_prune, (thread_id,), ALL)  # ns, id DESC
+        kept_refs: list[tuple[str, dict[str, str]]] = []
+        dropped: list[list[str]] = []
+        per_ns: dict[str, int] = {}
+        for ns, cid, blob in rows:
+            per_ns[ns] = per_ns.get(ns, 0) + 1
+            if per_ns[ns] <= keep_latest:
+                kept_refs.append((ns, self.serde.loads(blob)["refs"]))
+            else:
+                dropped.append([ns, cid])
+        if not dropped:
+            return 0
+        yield Op(self.q.delete_checkpoints, (thread_id, json.dumps(dropped)))
+        yield Op(self.q.delete_writes, (thread_id, json.dumps(dropped)))
+        keys = yield Op(self.q.select_blob_keys, (thread_id,), ALL)
+        bases = {(thread_id, ns, ch, v): base for ns, ch, v, base in keys}
+        live = reachable(
+            (k for ns, refs in kept_refs for k in wanted_keys(thread_id, ns, refs)), bases
+        )
+        dead = [[k[1], k[2], k[3]] for k in bases if k not in live]
+        if dead:
+            yield Op(self.q.delete_blobs, (thread_id, json.dumps(dead)))
+        return len(dropped)
+
+    # == reads ===========================================================================
+    def get_tuple(self, config: Mapping[str, Any]) -> Plan[CheckpointTuple | None]:
+        conf = _conf(config)
+        thread_id, ns = str(conf.get("thread_id")), conf.get("checkpoint_ns", "")
+        cid = conf.get("checkpoint_id")
+        p = self.q.p
+        where = f"thread_id = {p} AND checkpoint_ns = {p}"
+        if cid:
+            sql = f"{self.q.select_columns} WHERE {where} AND checkpoint_id = {p}"
+            rows = yield Op(sql, (thread_id, ns, cid), ALL)
+        else:
+            sql = f"{self.q.select_columns} WHERE {where} ORDER BY checkpoint_id DESC LIMIT 1"
+            rows = yield Op(sql, (thread_id, ns), ALL)
+        if not rows:
+            return None
+        tuples = yield from self._load(rows, remember=True)
+        return tuples[0]
+
+    def list(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Plan[list[CheckpointTuple]]:
+        conf, p = _conf(config), self.q.p
+        conds: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("thread_id", None if conf.get("thread_id") is None else str(conf["thread_id"])),
+            ("checkpoint_ns", conf.get("checkpoint_ns")),
+            ("checkpoint_id", conf.get("checkpoint_id")),
+        ):
+            if value is not None:
+                conds.append(f"{column} = {p}")
+                params.append(value)
+        before_id = _conf(before).get("checkpoint_id")
+        if before_id:
+            conds.append(f"checkpoint_id < {p}")
+            params.append(before_id)
+        rest = dict(filter or {})
+        for column, typ in (("source", str), ("step", int)):
+            if column in rest and type(rest[column]) is typ:
+                conds.append(f"{column} = {p}")
+                params.append(rest.pop(column))
+        sql = self.q.select_columns + (" WHERE " + " AND ".join(conds) if conds else "")
+        sql += " ORDER BY checkpoint_id DESC"
+        if limit is not None and not rest:
+            sql += f" LIMIT {int(limit)}"
+        rows = yield Op(sql, tuple(params), ALL)
+        if rest:
+            loads = self.serde.loads
+            rows = [r for r in rows if _matches(loads(r[7]), rest)]
+            rows = rows if limit is None else rows[: max(limit, 0)]
+        if not rows:
+            return []
+        return (yield from self._load(rows, remember=False))
+
+    def _load(self, rows: Sequence[Any], *, remember: bool) -> Plan[list[CheckpointTuple]]:
+        """Checkpoint rows -> tuples: fetch their blobs and pending writes in two queries."""
+        loads = self.serde.loads
+        docs = [loads(r[6]) for r in rows]
+        want = [
+            list(k)
+            for r, doc in zip(rows, docs, strict=True)
+            for k in wanted_keys(r[0], r[1], doc["refs"])
+        ]
+        blob_rows: list[BlobRow] = []
+        if want:
+            blob_rows = yield Op(self.q.select_blobs, (json.dumps(want),), ALL)
+        reader = BlobReader(self.serde, blob_rows)
+        triples = json.dumps([[r[0], r[1], r[2]] for r in rows])
+        writes: dict[tuple[str, str, str], list[tuple[str, str, Any]]] = {}
+        for t, ns, cid, task_id, channel, data in (
+            yield Op(self.q.select_writes, (triples,), ALL)
+        ):
+            writes.setdefault((t, ns, cid), []).append((task_id, channel, loads(data)))
+        out: list[CheckpointTuple] = []
+        for r, doc in zip(rows, docs, strict=True):
+            thread_id, ns, cid, parent = r[0], r[1], r[2], r[3]
+            checkpoint: Any = doc["cp"]
+            values, head = reader.values(thread_id, ns, cid, doc["refs"])
+            versions = checkpoint.get("channel_versions") or {}
+            head.versions = {ch: versions.get(ch) for ch in head.refs}
+            checkpoint["channel_values"] = {**doc["inline"], **values}
+            if remember:
+                self.heads.put(thread_id, ns, head)
+            out.append(
+                CheckpointTuple(
+                    config=_config(thread_id, ns, cid),
+                    checkpoint=checkpoint,
+                    metadata=loads(r[7]),
+                    parent_config=_config(thread_id, ns, parent) if parent else None,
+                    pending_writes=writes.get((thread_id, ns, cid), []),
+                )
+            )
+        return out
+
+
+def _matches(metadata: Mapping[str, Any], filter: Mapping[str, Any]) -> bool:
+    return all(metadata.get(k) == v for k, v in filter.items())

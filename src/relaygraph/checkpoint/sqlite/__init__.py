@@ -1,0 +1,143 @@
+"""``SqliteSaver``: checkpoints in a SQLite file (stdlib ``sqlite3``, WAL mode).
+
+    with SqliteSaver.from_conn_string("checkpoints.db") as saver:
+        saver.setup()  # create or migrate the schema; safe to run twice, or from two processes
+        graph = builder.compile(checkpointer=saver)
+
+One connection, shared by all threads under a lock; every operation is one transaction
+(writes take the write lock up front with ``BEGIN IMMEDIATE``). WAL with
+``synchronous=NORMAL``: a committed step survives the process being killed; an OS crash or
+power loss may lose the last few. The async methods run the same code in a worker thread
+(see :class:`~relaygraph.checkpoint.sqlite.aio.AsyncSqliteSaver`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from relaygraph.checkpoint._faces import BlockingSaver
+from relaygraph.checkpoint._sqlcore import ALL, MANY, Op, Plan, SqlCore, drive
+from relaygraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
+from relaygraph.checkpoint.serde import JsonPlusSerializer
+from relaygraph.checkpoint.sqlite._queries import DIALECT
+
+__all__ = ["SqliteSaver", "connect"]
+
+T = TypeVar("T")
+
+
+def connect(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection set up for the saver: autocommit (explicit transactions), WAL, shareable."""
+    conn = sqlite3.connect(
+        str(path), timeout=timeout, isolation_level=None, check_same_thread=False
+    )
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class _SqliteBase(BlockingSaver):
+    """The shared body of the sync and async SQLite savers: runs core plans on ``conn``."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, *, serde: JsonPlusSerializer | None = None
+    ) -> None:
+        self.conn = conn
+        self.core = SqlCore(DIALECT, serde)
+        self.serde = self.core.serde
+        self.lock = threading.RLock()
+
+    def _run(self, plan: Plan[T], *, write: bool = True) -> T:
+        conn = self.conn
+        with self.lock:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                result = drive(plan, self._execute)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+    def _execute(self, op: Op) -> Any:
+        if op.mode is MANY:
+            self.conn.executemany(op.sql, op.params)
+            return None
+        try:
+            cursor = self.conn.execute(op.sql, op.params)
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):
+                raise sqlite3.OperationalError(f"{e}: call the saver's setup() first") from e
+            raise
+        return cursor.fetchall() if op.mode is ALL else None
+
+    def _setup(self) -> list[int]:
+        return self._run(self.core.setup())
+
+    # == BaseCheckpointSaver =============================================================
+    def get_tuple(self, config: dict[str, Any]) -> CheckpointTuple | None:
+        return self._run(self.core.get_tuple(config), write=False)
+
+    def list(
+        self,
+        config: dict[str, Any] | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        plan = self.core.list(config, filter=filter, before=before, limit=limit)
+        yield from self._run(plan, write=False)
+
+    def put(
+        self,
+        config: dict[str, Any],
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, Any],
+    ) -> dict[str, Any]:
+        return self._run(self.core.put(config, checkpoint, metadata, new_versions))
+
+    def put_writes(
+        self,
+        config: dict[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self._run(self.core.put_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._run(self.core.delete_thread(thread_id))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self._run(self.core.copy_thread(source_thread_id, target_thread_id))
+
+    def prune(self, thread_id: str, keep_latest: int = 1) -> int:
+        return self._run(self.core.prune(thread_id, keep_latest))
+
+
+class SqliteSaver(_SqliteBase):
+    """Checkpoints in a SQLite database; call :meth:`setup` once before use."""
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls, conn_string: str, *, serde: JsonPlusSerializer | None = None
+    ) -> Iterator[SqliteSaver]:
+        """A saver on the file ``conn_string`` (or ``":memory:"``), closed on exit."""
+        conn = connect(conn_string)
+        try:
+            yield cls(conn, serde=serde)
+        finally:
+            conn.close()
+
+    def setup(self) -> list[int]:
+        """Create or migrate the schema; returns the migration versions it applied."""
+        return self._setup()

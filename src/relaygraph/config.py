@@ -14,12 +14,12 @@ def get_config() -> dict[str, Any]:
     """The config of the node that is running (raises ``RuntimeError`` outside a node)."""
     ctx = current_task_or_none()
     if ctx is None:
-        try:
-            from langchain_core.runnables.config import var_child_runnable_config
-        except ImportError:
-            var_child_runnable_config = None
-        if var_child_runnable_config is not None and (cfg := var_child_runnable_config.get()):
-            return cfg
+        import sys
+
+        lc = sys.modules.get("langchain_core.runnables.config")
+        var = getattr(lc, "var_child_runnable_config", None)
+        if var is not None and (cfg := var.get()):
+            return dict(cfg)
         raise RuntimeError("Called get_config outside of a runnable context")
     return ctx.config
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
-
-from typing_extensions import TypeAlias
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeAlias, TypeVar
 
 __all__ = [
     "All",
@@ -53,8 +51,20 @@ def _default_retry_on(exc: Exception) -> bool:
         return True
     return not isinstance(
         exc,
-        (ValueError, TypeError, ArithmeticError, ImportError, LookupError, NameError,
-         SyntaxError, RuntimeError, ReferenceError, StopIteration, StopAsyncIteration, OSError),
+        (
+            ValueError,
+            TypeError,
+            ArithmeticError,
+            ImportError,
+            LookupError,
+            NameError,
+            SyntaxError,
+            RuntimeError,
+            ReferenceError,
+            StopIteration,
+            StopAsyncIteration,
+            OSError,
+        ),
     ) or _is_transient_http_error(exc)
 
 
@@ -197,5 +207,3 @@ def interrupt(value: Any) -> Any:
     from relaygraph.pregel._context import current_task
 
     return current_task("interrupt").interrupt(value)
-
-

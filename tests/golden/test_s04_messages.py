@@ -304,9 +304,7 @@ def test_llm_called_with_a_string_prompt_in_plain_state(runner):
 
 
 def test_non_streaming_model_yields_one_whole_ai_message(runner):
-    fml = FakeMessagesListChatModel(
-        responses=[AIMessage(content="non-streaming reply", id="ns-1")]
-    )
+    fml = FakeMessagesListChatModel(responses=[AIMessage(content="non-streaming reply", id="ns-1")])
     chunks = runner.stream(single_node(llm_node(fml)), human(), stream_mode="messages")
 
     assert len(chunks) == 1
@@ -443,7 +441,9 @@ def test_nostream_tag_suppresses_tokens_but_emits_final_message(runner):
 
 def test_nostream_final_message_comes_before_updates(runner):
     quiet = generic("should not stream").with_config(tags=["nostream"])
-    chunks = runner.stream(single_node(llm_node(quiet)), human(), stream_mode=["messages", "updates"])
+    chunks = runner.stream(
+        single_node(llm_node(quiet)), human(), stream_mode=["messages", "updates"]
+    )
 
     final = AIMessage(content="should not stream", id="lc_run--<uuid-1>")
     assert canon(chunks) == canon(
@@ -476,7 +476,9 @@ def test_filtering_by_langgraph_node(runner):
     builder.add_edge("node_a", "node_b")
     chunks = runner.stream(builder.compile(), human(), stream_mode="messages")
 
-    assert [(msg.content, meta["langgraph_node"], meta["langgraph_step"]) for msg, meta in chunks] == [
+    assert [
+        (msg.content, meta["langgraph_node"], meta["langgraph_step"]) for msg, meta in chunks
+    ] == [
         ("from", "node_a", 1),
         (" ", "node_a", 1),
         ("node", "node_a", 1),
@@ -489,7 +491,11 @@ def test_filtering_by_langgraph_node(runner):
         ("b", "node_b", 2),
     ]
     assert [m.content for m, meta in chunks if meta["langgraph_node"] == "node_b"] == [
-        "from", " ", "node", " ", "b",
+        "from",
+        " ",
+        "node",
+        " ",
+        "b",
     ]
     assert chunks[5][1]["langgraph_triggers"] == ("branch:to:node_b",)
     assert chunks[0][0].id != chunks[5][0].id
@@ -529,13 +535,26 @@ def _assert_node_meta(meta: dict[str, Any], name: str) -> None:
 @pytest.mark.parametrize(
     ("msg_factory", "expected_type", "expected_id"),
     [
-        (lambda: AIMessage(content="I was returned directly", id="direct-ai"), AIMessage, "direct-ai"),
-        (lambda: HumanMessage(content="a human msg from a node", id="direct-human"), HumanMessage,
-         "direct-human"),
-        (lambda: ToolMessage(content="tool result", tool_call_id="call-1", id="direct-tool"),
-         ToolMessage, "direct-tool"),
-        (lambda: AIMessageChunk(content="a chunk returned directly", id="direct-chunk"),
-         AIMessageChunk, "direct-chunk"),
+        (
+            lambda: AIMessage(content="I was returned directly", id="direct-ai"),
+            AIMessage,
+            "direct-ai",
+        ),
+        (
+            lambda: HumanMessage(content="a human msg from a node", id="direct-human"),
+            HumanMessage,
+            "direct-human",
+        ),
+        (
+            lambda: ToolMessage(content="tool result", tool_call_id="call-1", id="direct-tool"),
+            ToolMessage,
+            "direct-tool",
+        ),
+        (
+            lambda: AIMessageChunk(content="a chunk returned directly", id="direct-chunk"),
+            AIMessageChunk,
+            "direct-chunk",
+        ),
     ],
     ids=["ai", "human", "tool", "ai_chunk"],
 )
@@ -721,7 +740,9 @@ def test_subgraph_tokens_with_subgraphs_true(runner):
         assert meta["langgraph_triggers"] == ("branch:to:sub_call",)
         assert meta["langgraph_path"] == ("__pregel_pull", "sub_call")
         # Full path in langgraph_checkpoint_ns, only the outer element in checkpoint_ns.
-        assert re.fullmatch(rf"{re.escape(sub_ns[0])}\|sub_call:{UUID}", meta["langgraph_checkpoint_ns"])
+        assert re.fullmatch(
+            rf"{re.escape(sub_ns[0])}\|sub_call:{UUID}", meta["langgraph_checkpoint_ns"]
+        )
         assert meta["checkpoint_ns"] == sub_ns[0]
 
 

@@ -10,14 +10,13 @@ import time
 from typing import Annotated, Literal, TypedDict
 
 import pytest
-
-from tests.conftest import REFERENCE_RUN
 from langchain_core.messages import AIMessage, HumanMessage
 
 from relaygraph.checkpoint.memory import InMemorySaver
 from relaygraph.errors import EmptyInputError, GraphRecursionError, InvalidUpdateError
 from relaygraph.graph import END, START, StateGraph, add_messages
 from relaygraph.types import Command, Interrupt, Send, interrupt
+from tests.conftest import REFERENCE_RUN
 from tests.helpers import (
     canon,
     exp_checkpoint,

@@ -71,7 +71,13 @@ def test_debug_event_keys_and_types_with_checkpointer(runner):
     events = runner.stream(two_node(InMemorySaver()), INPUT, cfg("k"), stream_mode="debug")
 
     assert [e["type"] for e in events] == [
-        "checkpoint", "checkpoint", "task", "task_result", "checkpoint", "task", "task_result",
+        "checkpoint",
+        "checkpoint",
+        "task",
+        "task_result",
+        "checkpoint",
+        "task",
+        "task_result",
         "checkpoint",
     ]
     for ev in events:
@@ -104,7 +110,9 @@ def test_debug_event_keys_and_types_with_checkpointer(runner):
             assert type(payload["result"]) is dict
             assert type(payload["interrupts"]) is list
     assert events[0]["payload"]["parent_config"] is None
-    assert all(type(e["payload"]["parent_config"]) is dict for e in events[1:] if e["type"] == "checkpoint")
+    assert all(
+        type(e["payload"]["parent_config"]) is dict for e in events[1:] if e["type"] == "checkpoint"
+    )
     assert events[-1]["payload"]["tasks"] == []
 
 
@@ -135,7 +143,10 @@ def test_debug_without_checkpointer_has_no_checkpoint_events(runner):
         ("task_result", 2),
     ]
     assert [e["payload"]["name"] for e in events] == [
-        "refine_topic", "refine_topic", "generate_joke", "generate_joke",
+        "refine_topic",
+        "refine_topic",
+        "generate_joke",
+        "generate_joke",
     ]
     assert events[0]["payload"]["id"] == events[1]["payload"]["id"]
     assert events[2]["payload"]["id"] != events[0]["payload"]["id"]
@@ -154,14 +165,19 @@ def test_debug_payloads_equal_tasks_and_checkpoints_in_order(runner):
         assert (ev["type"] == "checkpoint") == (mode == "checkpoints")
     # 'tasks' comes before 'debug' for the same task; 'checkpoints' before 'debug'.
     modes = [mode for mode, _ in chunks]
-    assert modes == ["checkpoints", "debug"] * 2 + (["tasks", "debug"] * 2 + ["checkpoints", "debug"]) * 2
+    assert (
+        modes
+        == ["checkpoints", "debug"] * 2 + (["tasks", "debug"] * 2 + ["checkpoints", "debug"]) * 2
+    )
 
 
 def test_debug_checkpoint_payload_exact(runner):
     events = runner.stream(two_node(InMemorySaver()), INPUT, cfg("k"), stream_mode="debug")
 
     def conf(checkpoint_id: str) -> dict[str, Any]:
-        return {"configurable": {"checkpoint_ns": "", "thread_id": "k", "checkpoint_id": checkpoint_id}}
+        return {
+            "configurable": {"checkpoint_ns": "", "thread_id": "k", "checkpoint_id": checkpoint_id}
+        }
 
     assert canon(events[:3]) == canon(
         [
@@ -175,7 +191,9 @@ def test_debug_checkpoint_payload_exact(runner):
                     "values": {},
                     "metadata": {"source": "input", "step": -1, "parents": {}},
                     "next": ["__start__"],
-                    "tasks": [{"id": "<uuid-2>", "name": "__start__", "interrupts": (), "state": None}],
+                    "tasks": [
+                        {"id": "<uuid-2>", "name": "__start__", "interrupts": (), "state": None}
+                    ],
                 },
             },
             {
@@ -188,7 +206,9 @@ def test_debug_checkpoint_payload_exact(runner):
                     "values": {"topic": "ice cream"},
                     "metadata": {"source": "loop", "step": 0, "parents": {}},
                     "next": ["refine_topic"],
-                    "tasks": [{"id": "<uuid-4>", "name": "refine_topic", "interrupts": (), "state": None}],
+                    "tasks": [
+                        {"id": "<uuid-4>", "name": "refine_topic", "interrupts": (), "state": None}
+                    ],
                 },
             },
             {
@@ -213,7 +233,9 @@ def test_debug_checkpoint_payload_exact(runner):
 
 def test_task_start_metadata_from_run_config(runner):
     chunks = runner.stream(
-        two_node(), INPUT, {"metadata": {"user_id": "u1"}, "tags": ["t1"]},
+        two_node(),
+        INPUT,
+        {"metadata": {"user_id": "u1"}, "tags": ["t1"]},
         stream_mode=["tasks", "debug"],
     )
 
@@ -299,7 +321,9 @@ def test_task_start_metadata_from_add_node(runner):
 
 def test_checkpoints_full_run_and_run_metadata_not_copied(runner):
     chunks = runner.stream(
-        two_node(InMemorySaver()), INPUT, cfg("meta", metadata={"user_id": "u1"}),
+        two_node(InMemorySaver()),
+        INPUT,
+        cfg("meta", metadata={"user_id": "u1"}),
         stream_mode="checkpoints",
     )
 
@@ -315,7 +339,11 @@ def test_checkpoints_full_run_and_run_metadata_not_copied(runner):
             assert c["parent_config"] is None
         else:
             assert c["parent_config"] == {
-                "configurable": {"checkpoint_ns": "", "thread_id": "meta", "checkpoint_id": ids[i - 1]}
+                "configurable": {
+                    "checkpoint_ns": "",
+                    "thread_id": "meta",
+                    "checkpoint_id": ids[i - 1],
+                }
             }
     assert [c["metadata"] for c in chunks] == [
         {"source": "input", "step": -1, "parents": {}},
@@ -331,7 +359,10 @@ def test_checkpoints_full_run_and_run_metadata_not_copied(runner):
     ]
     assert [c["next"] for c in chunks] == [["__start__"], ["refine_topic"], ["generate_joke"], []]
     assert [[t["name"] for t in c["tasks"]] for c in chunks] == [
-        ["__start__"], ["refine_topic"], ["generate_joke"], [],
+        ["__start__"],
+        ["refine_topic"],
+        ["generate_joke"],
+        [],
     ]
     for c in chunks[:3]:
         (entry,) = c["tasks"]
@@ -363,13 +394,17 @@ def test_checkpoints_show_channel_defaults_and_input_without_writes(runner):
     builder.add_node("r1", lambda state: {"log": ["r1"]})
     builder.add_edge(START, "r1")
     chunks = runner.stream(
-        builder.compile(checkpointer=InMemorySaver()), {}, cfg("r"),
+        builder.compile(checkpointer=InMemorySaver()),
+        {},
+        cfg("r"),
         stream_mode=["checkpoints", "values"],
     )
 
     assert [mode for mode, _ in chunks] == ["checkpoints", "checkpoints", "values", "checkpoints"]
     assert [c["values"] for mode, c in chunks if mode == "checkpoints"] == [
-        {"log": []}, {"log": []}, {"log": ["r1"]},
+        {"log": []},
+        {"log": []},
+        {"log": ["r1"]},
     ]
     assert chunks[2][1] == {"log": ["r1"]}
     assert chunks[1][1]["next"] == ["r1"]
@@ -443,7 +478,13 @@ def test_private_channel_in_values_updates_and_task_input(runner):
             ("updates", {"read_private": {"x": 6}}),
             (
                 "tasks",
-                {"id": "<uuid-2>", "name": "read_private", "error": None, "result": {"x": 6}, "interrupts": []},
+                {
+                    "id": "<uuid-2>",
+                    "name": "read_private",
+                    "error": None,
+                    "result": {"x": 6},
+                    "interrupts": [],
+                },
             ),
             ("values", {"x": 6, "private_note": "secret"}),
         ]
@@ -525,7 +566,10 @@ def test_failed_step_has_no_checkpoint(runner):
 
     assert isinstance(exc, RuntimeError)
     assert [(e["type"], e["step"]) for e in chunks] == [
-        ("checkpoint", -1), ("checkpoint", 0), ("task", 1), ("task_result", 1),
+        ("checkpoint", -1),
+        ("checkpoint", 0),
+        ("task", 1),
+        ("task_result", 1),
     ]
 
 
@@ -535,7 +579,9 @@ def test_retry_after_error_reemits_checkpoint_with_error_string(runner):
     _, first_exc = runner.stream_until_error(graph, INPUT, config)
     assert isinstance(first_exc, RuntimeError)
 
-    chunks, exc = runner.stream_until_error(graph, None, config, stream_mode=["checkpoints", "debug"])
+    chunks, exc = runner.stream_until_error(
+        graph, None, config, stream_mode=["checkpoints", "debug"]
+    )
 
     assert type(exc) is RuntimeError and str(exc) == "kaput"
     assert [mode for mode, _ in chunks] == ["checkpoints", "debug", "debug", "debug"]
@@ -546,9 +592,15 @@ def test_retry_after_error_reemits_checkpoint_with_error_string(runner):
     assert checkpoint["next"] == ["boom"]
     # Resumed-from checkpoint: parent_config keys in stored order.
     assert list(checkpoint["parent_config"]["configurable"]) == [
-        "thread_id", "checkpoint_ns", "checkpoint_id",
+        "thread_id",
+        "checkpoint_ns",
+        "checkpoint_id",
     ]
-    assert list(checkpoint["config"]["configurable"]) == ["checkpoint_ns", "thread_id", "checkpoint_id"]
+    assert list(checkpoint["config"]["configurable"]) == [
+        "checkpoint_ns",
+        "thread_id",
+        "checkpoint_id",
+    ]
     (entry,) = checkpoint["tasks"]
     assert list(entry) == ["id", "name", "error", "state"]
     assert entry["name"] == "boom"
@@ -604,7 +656,15 @@ def test_cache_miss_then_hit(runner):
     second = runner.stream(graph, INPUT, stream_mode=MODES)
 
     assert calls["n"] == 1
-    assert [mode for mode, _ in first] == ["values", "tasks", "debug", "updates", "tasks", "debug", "values"]
+    assert [mode for mode, _ in first] == [
+        "values",
+        "tasks",
+        "debug",
+        "updates",
+        "tasks",
+        "debug",
+        "values",
+    ]
     assert first[3] == ("updates", {"slow": {"joke": "computed #1"}})
     assert first[4][1]["result"] == {"joke": "computed #1"}
     # Cache hit: a start event, an updates chunk flagged as cached, no task_result.
@@ -612,7 +672,10 @@ def test_cache_miss_then_hit(runner):
     assert second[1][1]["name"] == "slow"
     assert list(second[1][1]) == TASK_START_KEYS
     assert second[2][1]["type"] == "task"
-    assert second[3] == ("updates", {"slow": {"joke": "computed #1"}, "__metadata__": {"cached": True}})
+    assert second[3] == (
+        "updates",
+        {"slow": {"joke": "computed #1"}, "__metadata__": {"cached": True}},
+    )
     assert list(second[3][1]) == ["slow", "__metadata__"]
     assert second[4] == ("values", {"topic": "ice cream", "joke": "computed #1"})
 
@@ -652,8 +715,13 @@ def test_interrupted_task_result_and_no_checkpoint_after(runner):
     events = runner.stream(graph, {"question": "why"}, cfg("i1"), stream_mode="debug")
 
     assert [(e["type"], e["step"]) for e in events] == [
-        ("checkpoint", -1), ("checkpoint", 0), ("task", 1), ("task_result", 1), ("checkpoint", 1),
-        ("task", 2), ("task_result", 2),
+        ("checkpoint", -1),
+        ("checkpoint", 0),
+        ("task", 1),
+        ("task_result", 1),
+        ("checkpoint", 1),
+        ("task", 2),
+        ("task_result", 2),
     ]
     result = events[-1]["payload"]
     assert result["name"] == "ask"
@@ -677,12 +745,19 @@ def test_resume_reemits_checkpoint_with_stored_interrupts(runner):
     events = runner.stream(graph, Command(resume="because"), config, stream_mode="debug")
 
     assert [(e["type"], e["step"]) for e in events] == [
-        ("checkpoint", 1), ("task", 2), ("task_result", 2), ("checkpoint", 2),
-        ("task", 3), ("task_result", 3), ("checkpoint", 3),
+        ("checkpoint", 1),
+        ("task", 2),
+        ("task_result", 2),
+        ("checkpoint", 2),
+        ("task", 3),
+        ("task_result", 3),
+        ("checkpoint", 3),
     ]
     resumed = events[0]["payload"]
     assert list(resumed["parent_config"]["configurable"]) == [
-        "thread_id", "checkpoint_ns", "checkpoint_id",
+        "thread_id",
+        "checkpoint_ns",
+        "checkpoint_id",
     ]
     assert resumed["next"] == ["ask"]
     (entry,) = resumed["tasks"]
@@ -732,7 +807,9 @@ def _send_graph(checkpointer: Any = None) -> Any:
 
 def test_send_tasks_in_tasks_and_checkpoints(runner):
     chunks = runner.stream(
-        _send_graph(InMemorySaver()), {"topic": "animals"}, cfg("s"),
+        _send_graph(InMemorySaver()),
+        {"topic": "animals"},
+        cfg("s"),
         stream_mode=["tasks", "checkpoints"],
     )
 
@@ -742,16 +819,26 @@ def test_send_tasks_in_tasks_and_checkpoints(runner):
     pending = checkpoints[2]["tasks"]
     assert [t["name"] for t in pending] == ["generate_joke"] * 3
     assert len({t["id"] for t in pending}) == 3
-    starts = [c for mode, c in chunks if mode == "tasks" and "input" in c and c["name"] == "generate_joke"]
+    starts = [
+        c for mode, c in chunks if mode == "tasks" and "input" in c and c["name"] == "generate_joke"
+    ]
     assert [s["input"] for s in starts] == [
-        {"subject": "lions"}, {"subject": "elephants"}, {"subject": "penguins"},
+        {"subject": "lions"},
+        {"subject": "elephants"},
+        {"subject": "penguins"},
     ]
     assert all(s["triggers"] == ("__pregel_push",) for s in starts)
     assert [s["id"] for s in starts] == [t["id"] for t in pending]
-    results = [c for mode, c in chunks if mode == "tasks" and "result" in c and c["name"] == "generate_joke"]
+    results = [
+        c
+        for mode, c in chunks
+        if mode == "tasks" and "result" in c and c["name"] == "generate_joke"
+    ]
     assert len(results) == 3
     assert checkpoints[-1]["values"]["jokes"] == [
-        "joke about lions", "joke about elephants", "joke about penguins",
+        "joke about lions",
+        "joke about elephants",
+        "joke about penguins",
     ]
 
 
@@ -786,8 +873,11 @@ def _subgraph_parent(checkpointer: Any) -> Any:
 
 def test_subgraph_checkpoints_namespace_map_and_task_state(runner):
     chunks = runner.stream(
-        _subgraph_parent(InMemorySaver()), {"foo": "foo"}, cfg("sub1"),
-        stream_mode="checkpoints", subgraphs=True,
+        _subgraph_parent(InMemorySaver()),
+        {"foo": "foo"},
+        cfg("sub1"),
+        stream_mode="checkpoints",
+        subgraphs=True,
     )
 
     assert [len(ns) for ns, _ in chunks] == [0, 0, 0, 1, 1, 1, 1, 0]
@@ -814,7 +904,10 @@ def test_subgraph_checkpoints_namespace_map_and_task_state(runner):
 
 def test_subgraph_checkpoints_hidden_without_subgraphs(runner):
     chunks = runner.stream(
-        _subgraph_parent(InMemorySaver()), {"foo": "foo"}, cfg("sub2"), stream_mode="checkpoints",
+        _subgraph_parent(InMemorySaver()),
+        {"foo": "foo"},
+        cfg("sub2"),
+        stream_mode="checkpoints",
     )
 
     assert len(chunks) == 4
@@ -824,7 +917,10 @@ def test_subgraph_checkpoints_hidden_without_subgraphs(runner):
 @pytest.mark.parametrize("mode", ["tasks", "debug"])
 def test_subgraph_tasks_nested_between_parent_start_and_result(runner, mode):
     chunks = runner.stream(
-        _subgraph_parent(None), {"foo": "foo"}, stream_mode=mode, subgraphs=True,
+        _subgraph_parent(None),
+        {"foo": "foo"},
+        stream_mode=mode,
+        subgraphs=True,
     )
 
     def name(c: dict[str, Any]) -> str:
@@ -832,10 +928,13 @@ def test_subgraph_tasks_nested_between_parent_start_and_result(runner, mode):
 
     shape = [(len(ns), name(c)) for ns, c in chunks]
     assert shape == [
-        (0, "node_1"), (0, "node_1"),
+        (0, "node_1"),
+        (0, "node_1"),
         (0, "node_2"),
-        (1, "subgraph_node_1"), (1, "subgraph_node_1"),
-        (1, "subgraph_node_2"), (1, "subgraph_node_2"),
+        (1, "subgraph_node_1"),
+        (1, "subgraph_node_1"),
+        (1, "subgraph_node_2"),
+        (1, "subgraph_node_2"),
         (0, "node_2"),
     ]
     node_2_start = chunks[2][1]["payload"] if mode == "debug" else chunks[2][1]

@@ -71,7 +71,9 @@ def test_print_mode_prints_but_does_not_change_chunks(runner, capsys):
 
 
 def test_print_mode_list_prints_each_mode_in_emission_order(runner, capsys):
-    chunks = runner.stream(two_node(), INPUT, stream_mode="updates", print_mode=["values", "updates"])
+    chunks = runner.stream(
+        two_node(), INPUT, stream_mode="updates", print_mode=["values", "updates"]
+    )
 
     assert chunks == UPDATES
     assert capsys.readouterr().out.splitlines() == [
@@ -132,7 +134,12 @@ def test_print_mode_with_subgraphs_prints_graph_namespace(runner, capsys):
         parent.compile(), {"topic": "t"}, stream_mode="values", print_mode="updates", subgraphs=True
     )
 
-    assert [c for _, c in chunks] == [{"topic": "t"}, {"topic": "t"}, {"topic": "t!"}, {"topic": "t!"}]
+    assert [c for _, c in chunks] == [
+        {"topic": "t"},
+        {"topic": "t"},
+        {"topic": "t!"},
+        {"topic": "t!"},
+    ]
     ns = chunks[1][0]
     assert [c[0] for c in chunks] == [(), ns, ns, ()]
     assert len(ns) == 1 and ns[0].startswith("child:")
@@ -179,7 +186,9 @@ def test_output_keys_str_updates_gives_bare_value_per_node(runner):
 
 
 def test_output_keys_unknown_key_raises(runner):
-    chunks, exc = runner.stream_until_error(two_node(), INPUT, stream_mode="values", output_keys="nope")
+    chunks, exc = runner.stream_until_error(
+        two_node(), INPUT, stream_mode="values", output_keys="nope"
+    )
 
     assert chunks == []
     assert isinstance(exc, ValueError)
@@ -229,7 +238,9 @@ def test_interrupt_before_star_stops_before_first_node(runner):
     graph = two_node(InMemorySaver())
     config = cfg("star")
 
-    first = runner.stream(graph, INPUT, config, stream_mode=["values", "updates"], interrupt_before="*")
+    first = runner.stream(
+        graph, INPUT, config, stream_mode=["values", "updates"], interrupt_before="*"
+    )
     assert first == [("values", INPUT), ("updates", {"__interrupt__": ()})]
     assert runner.get_state(graph, config).next == ("refine_topic",)
 
@@ -245,12 +256,19 @@ def test_interrupt_before_star_stops_before_first_node(runner):
 
 def test_interrupt_before_debug_stream_just_stops_after_checkpoint(runner):
     events = runner.stream(
-        two_node(InMemorySaver()), INPUT, cfg("ibd"), stream_mode="debug",
+        two_node(InMemorySaver()),
+        INPUT,
+        cfg("ibd"),
+        stream_mode="debug",
         interrupt_before=["generate_joke"],
     )
 
     assert [(e["type"], e["step"]) for e in events] == [
-        ("checkpoint", -1), ("checkpoint", 0), ("task", 1), ("task_result", 1), ("checkpoint", 1),
+        ("checkpoint", -1),
+        ("checkpoint", 0),
+        ("task", 1),
+        ("task_result", 1),
+        ("checkpoint", 1),
     ]
     last = events[-1]["payload"]
     assert last["next"] == ["generate_joke"]
@@ -261,11 +279,20 @@ def test_interrupt_before_debug_stream_just_stops_after_checkpoint(runner):
 
 def test_interrupt_before_tasks_and_checkpoints(runner):
     chunks = runner.stream(
-        two_node(InMemorySaver()), INPUT, cfg("ibt"), stream_mode=["tasks", "checkpoints"],
+        two_node(InMemorySaver()),
+        INPUT,
+        cfg("ibt"),
+        stream_mode=["tasks", "checkpoints"],
         interrupt_before=["generate_joke"],
     )
 
-    assert [mode for mode, _ in chunks] == ["checkpoints", "checkpoints", "tasks", "tasks", "checkpoints"]
+    assert [mode for mode, _ in chunks] == [
+        "checkpoints",
+        "checkpoints",
+        "tasks",
+        "tasks",
+        "checkpoints",
+    ]
     assert chunks[2][1]["name"] == chunks[3][1]["name"] == "refine_topic"
     assert chunks[4][1]["next"] == ["generate_joke"]
     # No task event for the node behind the breakpoint.
@@ -334,12 +361,19 @@ def test_durability_sync_and_async_stream_and_persist_every_step(runner, durabil
     )
 
     assert [mode for mode, _ in chunks] == [
-        "checkpoints", "checkpoints", "updates", "checkpoints", "updates", "checkpoints",
+        "checkpoints",
+        "checkpoints",
+        "updates",
+        "checkpoints",
+        "updates",
+        "checkpoints",
     ]
     checkpoints = [c for mode, c in chunks if mode == "checkpoints"]
     ids = [c["config"]["configurable"]["checkpoint_id"] for c in checkpoints]
     assert checkpoints[0]["parent_config"] is None
-    assert [c["parent_config"]["configurable"]["checkpoint_id"] for c in checkpoints[1:]] == ids[:-1]
+    assert [c["parent_config"]["configurable"]["checkpoint_id"] for c in checkpoints[1:]] == ids[
+        :-1
+    ]
     assert [c["metadata"]["step"] for c in checkpoints] == [-1, 0, 1, 2]
     assert len(runner.get_state_history(graph, config)) == 4
 
@@ -348,12 +382,19 @@ def test_durability_exit_streams_every_step_without_parents_and_persists_one(run
     graph = two_node(InMemorySaver())
     config = cfg("d-exit")
 
-    chunks = runner.stream(graph, INPUT, config, stream_mode=["checkpoints", "updates"], durability="exit")
+    chunks = runner.stream(
+        graph, INPUT, config, stream_mode=["checkpoints", "updates"], durability="exit"
+    )
 
     checkpoints = [c for mode, c in chunks if mode == "checkpoints"]
     assert [c["metadata"]["step"] for c in checkpoints] == [-1, 0, 1, 2]
     assert all(c["parent_config"] is None for c in checkpoints)
-    assert [c["values"] for c in checkpoints] == [{}, INPUT, {"topic": TOPIC}, {"topic": TOPIC, "joke": JOKE}]
+    assert [c["values"] for c in checkpoints] == [
+        {},
+        INPUT,
+        {"topic": TOPIC},
+        {"topic": TOPIC, "joke": JOKE},
+    ]
     assert [c for mode, c in chunks if mode == "updates"] == UPDATES
     history = runner.get_state_history(graph, config)
     assert len(history) == 1
@@ -362,7 +403,9 @@ def test_durability_exit_streams_every_step_without_parents_and_persists_one(run
 
 @pytest.mark.parametrize("durability", ["async", "exit"])
 def test_durability_without_checkpointer_warns_and_streams(runner, durability):
-    with pytest.warns(UserWarning, match="`durability` has no effect when no checkpointer is present."):
+    with pytest.warns(
+        UserWarning, match="`durability` has no effect when no checkpointer is present."
+    ):
         chunks = runner.stream(two_node(), INPUT, stream_mode="updates", durability=durability)
 
     assert chunks == UPDATES
@@ -383,7 +426,9 @@ def test_checkpoint_during_false_is_deprecated_and_means_exit(runner):
     config = cfg("cd")
 
     with pytest.warns(DeprecationWarning, match="`checkpoint_during` is deprecated"):
-        chunks = runner.stream(graph, INPUT, config, stream_mode="checkpoints", checkpoint_during=False)
+        chunks = runner.stream(
+            graph, INPUT, config, stream_mode="checkpoints", checkpoint_during=False
+        )
 
     assert len(chunks) == 4
     assert all(c["parent_config"] is None for c in chunks)
@@ -416,7 +461,9 @@ def _context_graph() -> Any:
 
 
 def test_context_dataclass_reaches_runtime(runner):
-    chunks = runner.stream(_context_graph(), {"out": ""}, stream_mode="updates", context=Ctx(user="bob"))
+    chunks = runner.stream(
+        _context_graph(), {"out": ""}, stream_mode="updates", context=Ctx(user="bob")
+    )
 
     assert chunks == [{"uses_ctx": {"out": "hello bob"}}]
 
@@ -491,11 +538,15 @@ def test_control_drain_with_checkpointer_can_continue(runner):
 
     graph = two_node(InMemorySaver(), first=drain_in_node)
     config = cfg("drain")
-    _, exc = runner.stream_until_error(graph, INPUT, config, stream_mode=["values", "updates"], control=ctl)
+    _, exc = runner.stream_until_error(
+        graph, INPUT, config, stream_mode=["values", "updates"], control=ctl
+    )
     assert isinstance(exc, GraphDrained)
     assert runner.get_state(graph, config).next == ("generate_joke",)
 
-    rest = runner.stream(graph, None, config, stream_mode=["values", "updates"], control=RunControl())
+    rest = runner.stream(
+        graph, None, config, stream_mode=["values", "updates"], control=RunControl()
+    )
     assert rest == [
         ("values", {"topic": TOPIC}),
         ("updates", {"generate_joke": {"joke": JOKE}}),
@@ -503,9 +554,13 @@ def test_control_drain_with_checkpointer_can_continue(runner):
     ]
 
 
-@pytest.mark.parametrize("config", [None, {"configurable": {}}], ids=["no_config", "empty_configurable"])
+@pytest.mark.parametrize(
+    "config", [None, {"configurable": {}}], ids=["no_config", "empty_configurable"]
+)
 def test_checkpointer_without_thread_id_raises_before_yielding(runner, config):
-    chunks, exc = runner.stream_until_error(two_node(InMemorySaver()), INPUT, config, stream_mode="values")
+    chunks, exc = runner.stream_until_error(
+        two_node(InMemorySaver()), INPUT, config, stream_mode="values"
+    )
 
     assert chunks == []
     assert isinstance(exc, ValueError)

@@ -62,7 +62,9 @@ class SState(TypedDict):
 def two_node() -> Any:
     builder = StateGraph(State)
     builder.add_node("refine_topic", lambda state: {"topic": state["topic"] + " and cats"})
-    builder.add_node("generate_joke", lambda state: {"joke": f"This is a joke about {state['topic']}"})
+    builder.add_node(
+        "generate_joke", lambda state: {"joke": f"This is a joke about {state['topic']}"}
+    )
     builder.add_edge(START, "refine_topic")
     builder.add_edge("refine_topic", "generate_joke")
     return builder.compile()
@@ -104,7 +106,12 @@ def assert_key_order(ev: dict[str, Any]) -> None:
         expected = END_KEYS
     else:
         kind = ev["event"].rsplit("_", 1)[1]
-        expected = {"start": START_KEYS, "stream": STREAM_KEYS, "end": END_KEYS, "event": STREAM_KEYS}[kind]
+        expected = {
+            "start": START_KEYS,
+            "stream": STREAM_KEYS,
+            "end": END_KEYS,
+            "event": STREAM_KEYS,
+        }[kind]
     assert list(ev) == expected, ev["event"]
 
 
@@ -165,7 +172,9 @@ def test_two_node_metadata():
         for ev in group:
             meta = ev["metadata"]
             assert list(meta) == NODE_META_KEYS
-            assert {k: v for k, v in meta.items() if k != "langgraph_checkpoint_ns"} == node_meta(step, node)
+            assert {k: v for k, v in meta.items() if k != "langgraph_checkpoint_ns"} == node_meta(
+                step, node
+            )
             namespaces.add(meta["langgraph_checkpoint_ns"])
         (ns,) = namespaces
         assert re.fullmatch(rf"{node}:{UUID}", ns)
@@ -204,7 +213,11 @@ def test_root_stream_chunks_follow_stream_mode_values():
         ("on_chain_stream", "LangGraph"),
         ("on_chain_end", "LangGraph"),
     ]
-    root_chunks = [ev["data"]["chunk"] for ev in events if ev["event"] == "on_chain_stream" and ev["name"] == "LangGraph"]
+    root_chunks = [
+        ev["data"]["chunk"]
+        for ev in events
+        if ev["event"] == "on_chain_stream" and ev["name"] == "LangGraph"
+    ]
     assert root_chunks == [INPUT, {"topic": TOPIC}, {"topic": TOPIC, "joke": JOKE}]
 
 
@@ -212,7 +225,11 @@ def test_root_stream_chunks_follow_stream_mode_list():
     events = events_of(two_node(), INPUT, version="v2", stream_mode=["values", "updates"])
 
     assert len(events) == 13
-    root_chunks = [ev["data"]["chunk"] for ev in events if ev["event"] == "on_chain_stream" and ev["name"] == "LangGraph"]
+    root_chunks = [
+        ev["data"]["chunk"]
+        for ev in events
+        if ev["event"] == "on_chain_stream" and ev["name"] == "LangGraph"
+    ]
     assert root_chunks == [
         ("values", INPUT),
         ("updates", {"refine_topic": {"topic": TOPIC}}),
@@ -373,7 +390,9 @@ def test_chat_model_run_name_and_tags():
 
 def test_include_tags_filters_to_tagged_model():
     llm = _hello_llm().with_config(tags=["joke"], run_name="joke_llm")
-    events = events_of(_messages_graph(llm, is_async=True), HUMAN_IN, version="v2", include_tags=["joke"])
+    events = events_of(
+        _messages_graph(llm, is_async=True), HUMAN_IN, version="v2", include_tags=["joke"]
+    )
 
     assert summary(events) == [
         ("on_chat_model_start", "joke_llm", ["seq:step:1", "joke"], 2, ["input"]),
@@ -483,7 +502,10 @@ def test_custom_event_from_adispatch():
     assert custom["run_id"] == events[1]["run_id"]
     assert custom["parent_ids"] == [events[0]["run_id"]]
     node_metadata = events[1]["metadata"]
-    assert custom["metadata"] == {**node_metadata, "checkpoint_ns": node_metadata["langgraph_checkpoint_ns"]}
+    assert custom["metadata"] == {
+        **node_metadata,
+        "checkpoint_ns": node_metadata["langgraph_checkpoint_ns"],
+    }
     assert list(custom["metadata"]) == [*NODE_META_KEYS, "checkpoint_ns"]
     # get_stream_writer() output does not appear without stream_mode="custom".
     assert {"custom": 1} not in [ev["data"].get("chunk") for ev in events]

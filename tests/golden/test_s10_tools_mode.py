@@ -68,7 +68,12 @@ def agent(state: MState) -> dict[str, Any]:
                 content="",
                 id="ai-1",
                 tool_calls=[
-                    {"name": "get_weather", "args": {"city": "Paris"}, "id": "call-1", "type": "tool_call"},
+                    {
+                        "name": "get_weather",
+                        "args": {"city": "Paris"},
+                        "id": "call-1",
+                        "type": "tool_call",
+                    },
                     {"name": "failing_tool", "args": {"x": 1}, "id": "call-2", "type": "tool_call"},
                 ],
             )
@@ -100,16 +105,24 @@ def assert_tool_events(events: list[dict[str, Any]]) -> None:
     assert [list(e) for e in events] == [STARTED_KEYS, FINISHED_KEYS, STARTED_KEYS, ERROR_KEYS]
     started_1, finished_1, started_2, error_2 = events
     assert started_1 == {
-        "event": "tool-started", "tool_call_id": "call-1", "tool_name": "get_weather",
+        "event": "tool-started",
+        "tool_call_id": "call-1",
+        "tool_name": "get_weather",
         "input": {"city": "Paris"},
     }
     assert finished_1["event"] == "tool-finished"
     assert finished_1["tool_call_id"] == "call-1"
     output = finished_1["output"]
     assert type(output) is ToolMessage
-    assert (output.content, output.name, output.tool_call_id) == ("sunny in Paris", "get_weather", "call-1")
+    assert (output.content, output.name, output.tool_call_id) == (
+        "sunny in Paris",
+        "get_weather",
+        "call-1",
+    )
     assert started_2 == {
-        "event": "tool-started", "tool_call_id": "call-2", "tool_name": "failing_tool",
+        "event": "tool-started",
+        "tool_call_id": "call-2",
+        "tool_name": "failing_tool",
         "input": {"x": 1},
     }
     assert error_2 == {"event": "tool-error", "tool_call_id": "call-2", "message": "tool exploded"}
@@ -130,7 +143,14 @@ def test_tools_mode_events(runner):
 def test_tools_mode_with_updates(runner):
     chunks = runner.stream(agent_graph(), INPUT, stream_mode=["tools", "updates"])
 
-    assert [mode for mode, _ in chunks] == ["updates", "tools", "tools", "tools", "tools", "updates"]
+    assert [mode for mode, _ in chunks] == [
+        "updates",
+        "tools",
+        "tools",
+        "tools",
+        "tools",
+        "updates",
+    ]
     assert list(chunks[0][1]) == ["agent"]
     assert_tool_events([c for mode, c in chunks if mode == "tools"])
     messages = chunks[-1][1]["tools"]["messages"]
@@ -143,7 +163,13 @@ def test_tools_mode_with_messages(runner):
     chunks = runner.stream(agent_graph(), INPUT, stream_mode=["tools", "messages"])
 
     assert [mode for mode, _ in chunks] == [
-        "messages", "tools", "tools", "tools", "tools", "messages", "messages",
+        "messages",
+        "tools",
+        "tools",
+        "tools",
+        "tools",
+        "messages",
+        "messages",
     ]
     ai, ai_meta = chunks[0][1]
     assert ai.id == "ai-1"
@@ -177,7 +203,8 @@ def test_tools_mode_version_v2(runner):
 
 def test_tools_not_requested_yield_nothing(runner):
     assert [list(c) for c in runner.stream(agent_graph(), INPUT, stream_mode="updates")] == [
-        ["agent"], ["tools"],
+        ["agent"],
+        ["tools"],
     ]
 
 
@@ -188,7 +215,13 @@ def test_tools_mode_is_not_in_stream_mode_literal():
 
     assert "tools" not in typing.get_args(StreamMode)
     assert typing.get_args(StreamMode) == (
-        "values", "updates", "checkpoints", "tasks", "debug", "messages", "custom",
+        "values",
+        "updates",
+        "checkpoints",
+        "tasks",
+        "debug",
+        "messages",
+        "custom",
     )
 
 
@@ -209,11 +242,15 @@ def test_direct_invoke_uses_run_id_and_raw_output(runner):
     assert list(started) == STARTED_KEYS
     assert re.fullmatch(UUID, started["tool_call_id"])
     assert started == {
-        "event": "tool-started", "tool_call_id": started["tool_call_id"],
-        "tool_name": "get_weather", "input": {"city": "Rome"},
+        "event": "tool-started",
+        "tool_call_id": started["tool_call_id"],
+        "tool_name": "get_weather",
+        "input": {"city": "Rome"},
     }
     assert finished == {
-        "event": "tool-finished", "tool_call_id": started["tool_call_id"], "output": "sunny in Rome",
+        "event": "tool-finished",
+        "tool_call_id": started["tool_call_id"],
+        "output": "sunny in Rome",
     }
     assert list(finished) == FINISHED_KEYS
 
@@ -233,7 +270,9 @@ def test_string_input_has_no_input_key(runner):
 
 def test_async_node_ainvoke_tool():
     async def anode(state: MState) -> dict[str, Any]:
-        return {"messages": [await get_weather.ainvoke(call("get_weather", {"city": "Lima"}, "call-a"))]}
+        return {
+            "messages": [await get_weather.ainvoke(call("get_weather", {"city": "Lima"}, "call-a"))]
+        }
 
     async def collect() -> list[Any]:
         return [c async for c in single(anode).astream(INPUT, stream_mode="tools")]
@@ -242,7 +281,9 @@ def test_async_node_ainvoke_tool():
 
     assert [c["event"] for c in chunks] == ["tool-started", "tool-finished"]
     assert chunks[0] == {
-        "event": "tool-started", "tool_call_id": "call-a", "tool_name": "get_weather",
+        "event": "tool-started",
+        "tool_call_id": "call-a",
+        "tool_name": "get_weather",
         "input": {"city": "Lima"},
     }
     assert chunks[1]["output"].content == "sunny in Lima"
@@ -263,7 +304,9 @@ def test_nostream_tag_on_tool_suppresses_events(runner):
 
 def test_nostream_tag_in_invoke_config_suppresses_events(runner):
     def quiet(state: MState) -> dict[str, Any]:
-        msg = get_weather.invoke(call("get_weather", {"city": "Oslo"}, "call-q"), config={"tags": ["nostream"]})
+        msg = get_weather.invoke(
+            call("get_weather", {"city": "Oslo"}, "call-q"), config={"tags": ["nostream"]}
+        )
         return {"messages": [msg]}
 
     assert runner.stream(single(quiet), INPUT, stream_mode="tools") == []
@@ -294,7 +337,9 @@ def test_subgraph_tool_events_under_namespace_with_subgraphs(runner):
     assert re.fullmatch(rf"outer:{UUID}", ns[0]) and len(ns) == 1
     assert chunks[1][0] == ns
     assert chunks[0][1] == {
-        "event": "tool-started", "tool_call_id": "call-s", "tool_name": "get_weather",
+        "event": "tool-started",
+        "tool_call_id": "call-s",
+        "tool_name": "get_weather",
         "input": {"city": "Oslo"},
     }
     assert chunks[1][1]["event"] == "tool-finished"
@@ -307,7 +352,10 @@ def test_subgraph_tool_events_namespace_matches_updates(runner):
     )
 
     assert [(len(ns), mode) for ns, mode, _ in chunks] == [
-        (1, "tools"), (1, "tools"), (1, "updates"), (0, "updates"),
+        (1, "tools"),
+        (1, "tools"),
+        (1, "updates"),
+        (0, "updates"),
     ]
     assert chunks[0][0] == chunks[2][0]
     assert list(chunks[2][2]) == ["inner"]
@@ -324,13 +372,17 @@ def test_interrupted_tool_reports_no_error_and_restarts_on_resume(runner):
     first = runner.stream(graph, {"messages": []}, config, stream_mode=["tools", "updates"])
     assert [mode for mode, _ in first] == ["tools", "updates"]
     assert first[0][1] == {
-        "event": "tool-started", "tool_call_id": "call-9", "tool_name": "ask_human",
+        "event": "tool-started",
+        "tool_call_id": "call-9",
+        "tool_name": "ask_human",
         "input": {"q": "why?"},
     }
     (intr,) = first[1][1]["__interrupt__"]
     assert intr.value == "why?"
 
-    second = runner.stream(graph, Command(resume="because"), config, stream_mode=["tools", "updates"])
+    second = runner.stream(
+        graph, Command(resume="because"), config, stream_mode=["tools", "updates"]
+    )
     assert [mode for mode, _ in second] == ["tools", "tools", "updates"]
     assert second[0][1] == first[0][1]
     finished = second[1][1]
@@ -348,6 +400,14 @@ def test_tool_error_propagating_out_of_node(runner):
 
     assert type(exc) is ValueError and str(exc) == "tool exploded"
     assert chunks == [
-        ("tools", {"event": "tool-started", "tool_call_id": "call-e", "tool_name": "failing_tool", "input": {"x": 1}}),
+        (
+            "tools",
+            {
+                "event": "tool-started",
+                "tool_call_id": "call-e",
+                "tool_name": "failing_tool",
+                "input": {"x": 1},
+            },
+        ),
         ("tools", {"event": "tool-error", "tool_call_id": "call-e", "message": "tool exploded"}),
     ]

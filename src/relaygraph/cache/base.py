@@ -37,7 +37,7 @@ class PickleSerializer:
         return "pickle", pickle.dumps(obj, protocol=5)
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
-        return pickle.loads(data[1])  # noqa: S301 - only bytes this process wrote
+        return pickle.loads(data[1])
 
 
 class BaseCache(ABC, Generic[ValueT]):

@@ -70,7 +70,7 @@ class BaseChannel(ABC):
         clone._reset()
         return clone
 
-    def _reset(self) -> None:
+    def _reset(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Put a fresh clone into its empty state (subclasses with defaults override)."""
 
     def from_checkpoint(self, value: Any) -> BaseChannel:

@@ -76,7 +76,7 @@ def drive(plan: Plan[T], execute: Callable[[Op], Any]) -> T:
         while True:
             op = plan.send(execute(op))
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
 
 
 async def adrive(plan: Plan[T], execute: Callable[[Op], Awaitable[Any]]) -> T:
@@ -86,7 +86,7 @@ async def adrive(plan: Plan[T], execute: Callable[[Op], Awaitable[Any]]) -> T:
         while True:
             op = plan.send(await execute(op))
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
 
 
 def _conf(config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -95,8 +95,15 @@ def _conf(config: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict[str, Any]:
     return {
-        "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": ns,
+            "checkpoint_id": checkpoint_id,
+        }
     }
+
+
+Tuples = list[CheckpointTuple]
 
 
 class SqlCore:
@@ -263,7 +270,7 @@ class SqlCore:
         filter: Mapping[str, Any] | None = None,
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
-    ) -> Plan[list[CheckpointTuple]]:
+    ) -> Plan[Tuples]:
         conf, p = _conf(config), self.q.p
         conds: list[str] = []
         params: list[Any] = []
@@ -297,7 +304,7 @@ class SqlCore:
             return []
         return (yield from self._load(rows, remember=False))
 
-    def _load(self, rows: Sequence[Any], *, remember: bool) -> Plan[list[CheckpointTuple]]:
+    def _load(self, rows: Sequence[Any], *, remember: bool) -> Plan[Tuples]:
         """Checkpoint rows -> tuples: fetch their blobs and pending writes in two queries."""
         loads = self.serde.loads
         docs = [loads(r[6]) for r in rows]
@@ -312,11 +319,9 @@ class SqlCore:
         reader = BlobReader(self.serde, blob_rows)
         triples = json.dumps([[r[0], r[1], r[2]] for r in rows])
         writes: dict[tuple[str, str, str], list[tuple[str, str, Any]]] = {}
-        for t, ns, cid, task_id, channel, data in (
-            yield Op(self.q.select_writes, (triples,), ALL)
-        ):
+        for t, ns, cid, task_id, channel, data in (yield Op(self.q.select_writes, (triples,), ALL)):
             writes.setdefault((t, ns, cid), []).append((task_id, channel, loads(data)))
-        out: list[CheckpointTuple] = []
+        out: Tuples = []
         for r, doc in zip(rows, docs, strict=True):
             thread_id, ns, cid, parent = r[0], r[1], r[2], r[3]
             checkpoint: Any = doc["cp"]

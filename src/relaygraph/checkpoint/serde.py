@@ -181,9 +181,9 @@ class JsonPlusSerializer:
             return {TAG: "ntuple", "cls": _path(type(o)), "v": [enc(x) for x in o]}
         if isinstance(o, BaseException):
             return _encode_exc(self, o)
-        for base in (dict, list, tuple, str, int, float, set, frozenset, bytes, dt.datetime):
+        for base, convert in _BASES:
             if isinstance(o, base):  # a subclass of a supported type: stored as its base
-                return enc(base(o)) if base is not dt.datetime else _ENCODERS[base](self, o)
+                return enc(convert(o))
         if self.pickle_fallback:
             import pickle
 
@@ -200,7 +200,7 @@ class JsonPlusSerializer:
             if tag == "pickle" and self.pickle_fallback:
                 import pickle
 
-                return pickle.loads(base64.b64decode(d["v"]))  # noqa: S301 - opted in
+                return pickle.loads(base64.b64decode(d["v"]))  # opted in
             raise CheckpointSerializationError(f"Unknown checkpoint value tag {tag!r}")
         return decoder(d)
 
@@ -244,7 +244,7 @@ def _decode_model(d: dict[str, Any]) -> Any:
 
 def _decode_dataclass(d: dict[str, Any]) -> Any:
     cls = _import(d["cls"])
-    if not dataclasses.is_dataclass(cls):
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise CheckpointSerializationError(f"{d['cls']} is not a dataclass")
     values = d["v"]
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -300,6 +300,19 @@ _ENCODERS: dict[type, Callable[[JsonPlusSerializer, Any], Any]] = {
         "goto": s.encode(o.goto),
     },
 }
+
+_BASES: tuple[tuple[type, Callable[[Any], Any]], ...] = (
+    (dict, dict),
+    (list, list),
+    (tuple, tuple),
+    (str, str.__str__),
+    (int, int.__int__),
+    (float, float.__float__),
+    (set, set),
+    (frozenset, frozenset),
+    (bytes, bytes),
+    (dt.datetime, lambda o: dt.datetime.fromisoformat(o.isoformat())),
+)
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "tuple": lambda d: tuple(d["v"]),

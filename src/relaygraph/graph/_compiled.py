@@ -83,9 +83,9 @@ class CompiledStateGraph(Pregel):
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)}>"
 
     @property
-    def InputType(self) -> Any:  # noqa: N802 - LangGraph's name
+    def InputType(self) -> Any:
         return self.input_info.schema
 
     @property
-    def OutputType(self) -> Any:  # noqa: N802
+    def OutputType(self) -> Any:
         return self.output_info.schema

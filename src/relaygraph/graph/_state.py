@@ -11,9 +11,9 @@ import dataclasses
 import sys
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
-from typing_extensions import Annotated, is_typeddict
+from typing_extensions import is_typeddict
 
 from relaygraph.channels import BaseChannel, BinaryOperatorAggregate, LastValue
 from relaygraph.errors import ErrorCode, GraphSetupError, InvalidUpdateError, create_error_message
@@ -41,9 +41,7 @@ class SchemaInfo:
         try:
             return self.schema(**values)
         except Exception as exc:
-            raise InvalidUpdateError(
-                f"Invalid state for {self.schema.__name__}: {exc}"
-            ) from exc
+            raise InvalidUpdateError(f"Invalid state for {self.schema.__name__}: {exc}") from exc
 
 
 def _is_pydantic(schema: Any) -> bool:
@@ -97,7 +95,8 @@ def _check_reducer(fn: Callable[..., Any]) -> None:
     except (TypeError, ValueError):
         return
     positional = [
-        p for p in sig.parameters.values()
+        p
+        for p in sig.parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
     has_var = any(p.kind is p.VAR_POSITIONAL for p in sig.parameters.values())
@@ -116,9 +115,7 @@ def channels_for_schema(schema: Any) -> dict[str, BaseChannel]:
         if get_origin(annotation) is typing.ClassVar:
             continue
         typ, reducer = _reducer_of(annotation)
-        channels[key] = (
-            BinaryOperatorAggregate(typ, reducer, key) if reducer else LastValue(key)
-        )
+        channels[key] = BinaryOperatorAggregate(typ, reducer, key) if reducer else LastValue(key)
     return channels
 
 

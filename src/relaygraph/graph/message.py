@@ -124,4 +124,3 @@ class MessagesState(TypedDict):
     """A state with one ``messages`` key that accumulates with ``add_messages``."""
 
     messages: Annotated[list[AnyMessage], add_messages]
-

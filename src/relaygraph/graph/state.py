@@ -24,9 +24,7 @@ def _is_schema(annotation: Any) -> bool:
     from typing_extensions import is_typeddict
 
     return bool(
-        is_typeddict(annotation)
-        or is_dataclass(annotation)
-        or hasattr(annotation, "model_fields")
+        is_typeddict(annotation) or is_dataclass(annotation) or hasattr(annotation, "model_fields")
     )
 
 
@@ -286,7 +284,9 @@ class StateGraph(Generic[S]):
         for spec in self.nodes.values():
             for dest in spec.destinations:
                 if dest != END and dest not in known:
-                    raise UnknownNodeError(f"Node {spec.name!r} declares unknown destination {dest!r}")
+                    raise UnknownNodeError(
+                        f"Node {spec.name!r} declares unknown destination {dest!r}"
+                    )
         for name in interrupt or ():
             if name != "*" and name not in known:
                 raise UnknownNodeError(f"Interrupt node `{name}` not found")
@@ -305,7 +305,11 @@ class StateGraph(Generic[S]):
         """Freeze the graph into a runnable ``CompiledStateGraph``."""
         from relaygraph.graph._compiled import CompiledStateGraph
 
-        ib = [interrupt_before] if isinstance(interrupt_before, str) else list(interrupt_before or ())
+        ib = (
+            [interrupt_before]
+            if isinstance(interrupt_before, str)
+            else list(interrupt_before or ())
+        )
         ia = [interrupt_after] if isinstance(interrupt_after, str) else list(interrupt_after or ())
         self.validate([*ib, *ia])
         channels: dict[str, BaseChannel] = dict(self.channels)

@@ -24,6 +24,7 @@ class Task:
         "_cns",
         "_id",
         "_recipe",
+        "cached",
         "config",
         "error",
         "input",
@@ -32,12 +33,11 @@ class Task:
         "node",
         "path",
         "result",
+        "resume_values",
         "returned",
+        "subgraph_ns",
         "triggers",
         "writes",
-        "cached",
-        "resume_values",
-        "subgraph_ns",
     )
 
     def __init__(
@@ -70,8 +70,15 @@ class Task:
 
     @classmethod
     def planned(
-        cls, seed: str, ns: str, step: int, name: str, path: tuple[Any, ...], input: Any,
-        triggers: tuple[str, ...], node: NodeSpec,
+        cls,
+        seed: str,
+        ns: str,
+        step: int,
+        name: str,
+        path: tuple[Any, ...],
+        input: Any,
+        triggers: tuple[str, ...],
+        node: NodeSpec,
     ) -> Task:
         """A task whose id is derived (lazily) from where it was planned."""
         task = cls(None, name, path, input, triggers, node, None)  # type: ignore[arg-type]
@@ -108,9 +115,7 @@ def task_id(seed: str, ns: str, step: int, name: str, path: Sequence[Any]) -> st
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
 
 
-def read_state(
-    channels: Mapping[str, BaseChannel], keys: Iterable[str]
-) -> dict[str, Any]:
+def read_state(channels: Mapping[str, BaseChannel], keys: Iterable[str]) -> dict[str, Any]:
     """The values of ``keys`` that are set, in the order given."""
     out: dict[str, Any] = {}
     for k in keys:
@@ -137,8 +142,16 @@ def prepare_tasks(
         if not isinstance(packet, Send) or packet.node not in nodes:
             continue
         tasks.append(
-            Task.planned(seed, checkpoint_ns, step, packet.node, (PUSH, idx, False), packet.arg,
-                         (PUSH,), nodes[packet.node])
+            Task.planned(
+                seed,
+                checkpoint_ns,
+                step,
+                packet.node,
+                (PUSH, idx, False),
+                packet.arg,
+                (PUSH,),
+                nodes[packet.node],
+            )
         )
     candidates: set[str] = set()
     for ch in updated:
@@ -159,8 +172,16 @@ def prepare_tasks(
                 continue
         info = node.input_info
         tasks.append(
-            Task.planned(seed, checkpoint_ns, step, name, (PULL, name),
-                         info.build(read_state(channels, info.keys)), fired, node)
+            Task.planned(
+                seed,
+                checkpoint_ns,
+                step,
+                name,
+                (PULL, name),
+                info.build(read_state(channels, info.keys)),
+                fired,
+                node,
+            )
         )
     return tasks
 

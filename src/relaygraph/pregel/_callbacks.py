@@ -95,7 +95,7 @@ class RunTracer:
         return manager, start
 
     def _node_manager(self, cls: type[Any], task: Task) -> Any:
-        config = task.config
+        config = self.loop.config_of(task)
         tags = list(config.get("tags") or ())
         tags.extend(t for t in task.node.tags if t not in tags)
         manager = cls.configure(
@@ -116,7 +116,7 @@ class RunTracer:
 
     def _node_started(self, task: Task, run: Any) -> None:
         self.node_runs[task.id] = run
-        config = task.config
+        config = self.loop.config_of(task)
         config["callbacks"] = run.get_child("seq:step:1")
         config.pop("run_id", None)
         config.pop("run_name", None)

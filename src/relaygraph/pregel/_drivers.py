@@ -24,7 +24,7 @@ from typing import Any
 
 from relaygraph.pregel._algo import Task
 from relaygraph.pregel._context import TaskContext, set_current
-from relaygraph.pregel._loop import CALL, LOAD, PUT, RUN, SLEEP, RunLoop
+from relaygraph.pregel._loop import CALL, LOAD, PUT, RUN, SERVICE, SLEEP, RunLoop
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -122,6 +122,8 @@ def run_sync(loop: RunLoop) -> None:
                 send = saver.put(*op[1:])
             elif kind is LOAD:
                 send = saver.get_tuple(loop.load_config())
+            elif kind is SERVICE:
+                send = getattr(op[1], op[2])(*op[3])
     except StopIteration:
         pass
     for op in loop.final_put():
@@ -153,6 +155,11 @@ def _drive_task_sync(loop: RunLoop, task: Task) -> None:
         elif op[0] is SLEEP:
             time.sleep(op[1])
             send = None
+        elif op[0] is SERVICE:
+            try:
+                send = getattr(op[1], op[2])(*op[3])
+            except Exception as e:
+                error = e
 
 
 def _save_writes_sync(loop: RunLoop, task: Task) -> None:
@@ -240,6 +247,8 @@ async def run_async(
                 send = await saver.aput(*op[1:])
             elif kind is LOAD:
                 send = await saver.aget_tuple(loop.load_config())
+            elif kind is SERVICE:
+                send = await getattr(op[1], "a" + op[2])(*op[3])
     except StopIteration:
         pass
     for op in loop.final_put():
@@ -283,6 +292,11 @@ async def _run_task_async(loop: RunLoop, task: Task) -> None:
         elif op[0] is SLEEP:
             await asyncio.sleep(op[1])
             send = None
+        elif op[0] is SERVICE:
+            try:
+                send = await getattr(op[1], "a" + op[2])(*op[3])
+            except Exception as e:
+                error = e
 
 
 def _call_sync_node(loop: RunLoop, task: Task, tc: TaskContext) -> Any:
@@ -338,7 +352,9 @@ async def _throttled(
 
 async def _save_writes_async(loop: RunLoop, task: Task) -> None:
     if loop.checkpointer is not None and loop.durability != "exit" and loop.checkpoint_config:
-        await loop.checkpointer.aput_writes(loop.checkpoint_config, loop.writes_to_save(task), task.id)
+        await loop.checkpointer.aput_writes(
+            loop.checkpoint_config, loop.writes_to_save(task), task.id
+        )
 
 
 async def _run_tasks_async(loop: RunLoop, tasks: list[Task]) -> None:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import random
 import sys
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from relaygraph.constants import END, ERROR, INTERRUPT, MISSING, RESUME, START, TASKS
 from relaygraph.errors import (
     EmptyInputError,
-    GraphDrained,
     ErrorCode,
     GraphBubbleUp,
+    GraphDrained,
     GraphInterrupt,
     GraphRecursionError,
     InvalidUpdateError,
@@ -26,7 +26,15 @@ from relaygraph.errors import (
     create_error_message,
 )
 from relaygraph.graph._state import update_as_items
-from relaygraph.pregel._algo import Task, apply_writes, new_channels, prepare_tasks, read_state, task_id
+from relaygraph.pregel import _hooks
+from relaygraph.pregel._algo import (
+    Task,
+    apply_writes,
+    new_channels,
+    prepare_tasks,
+    read_state,
+    task_id,
+)
 from relaygraph.pregel._ids import new_checkpoint_id
 from relaygraph.stream import _payloads as payloads
 from relaygraph.stream._emit import Emitter
@@ -37,6 +45,7 @@ if TYPE_CHECKING:
 
 LOAD, PUT, RUN, PUT_WRITES = "load", "put", "run", "put_writes"
 CALL, SLEEP = "call", "sleep"
+SERVICE = _hooks.SERVICE  # (SERVICE, obj, method, args): obj.method / await obj.amethod
 
 Op = tuple[Any, ...]
 
@@ -76,7 +85,8 @@ class RunLoop:
         self.interrupt_after = interrupt_after
         self.context = context
         self.store = store
-        self.cache = cache
+        # a subgraph without its own cache uses its parent's
+        self.cache = cache if cache is not None or parent is None else parent.loop.cache
         self.ns = ns
         self.parent = parent
         conf = config.get("configurable") or {}
@@ -100,7 +110,9 @@ class RunLoop:
         self.want_checkpoints = "checkpoints" in modes and checkpointer is not None
         self.want_messages = "messages" in modes
         self.want_tools = "tools" in modes
-        self.checkpoint_events = checkpointer is not None and (self.want_checkpoints or self.want_debug)
+        self.checkpoint_events = checkpointer is not None and (
+            self.want_checkpoints or self.want_debug
+        )
         self.custom_writer = emitter.writer("custom")
         self.channels: dict[str, Any] = {}
         self.live_ephemeral: set[str] = set()
@@ -124,10 +136,16 @@ class RunLoop:
         self.resuming = False
         self.backpressure: tuple[Any, Any] | None = None
         self.updated: set[str] = set()
+        self.tracer: Any = _hooks.new_tracer(self)
 
     # == the algorithm ====================================================================
     def steps(self) -> Generator[Op, Any, None]:
-        g = self.graph
+        """The run's ops (inside the graph's callback run when the config has callbacks)."""
+        if self.tracer is None:
+            return self._steps()
+        return _hooks.traced_steps(self, self._steps())
+
+    def _steps(self) -> Generator[Op, Any, None]:
         saved = (yield (LOAD,)) if self.checkpointer is not None else None
         self._restore(saved)
         inp = self.input
@@ -224,8 +242,15 @@ class RunLoop:
         """The input step: checkpoint ``input``, apply writes as the ``__start__`` task."""
         self.step = (saved.metadata.get("step", -1) + 1) if saved else -1
         start_task = Task(
-            task_id(self.checkpoint_id or self.seed, self.checkpoint_ns, self.step, START, (START,)),
-            START, ("__pregel_pull", START), inp, (START,), None, START,  # type: ignore[arg-type]
+            task_id(
+                self.checkpoint_id or self.seed, self.checkpoint_ns, self.step, START, (START,)
+            ),
+            START,
+            ("__pregel_pull", START),
+            inp,
+            (START,),
+            None,  # type: ignore[arg-type]
+            START,
         )
         if self.checkpointer is not None:
             yield from self._put("input", set(), [start_task])
@@ -359,10 +384,14 @@ class RunLoop:
             "checkpoint_id": checkpoint_id,
         }
         if self.ns:
-            cmap = dict(self._parents())
+            cmap: dict[str, Any] = dict(self._parents())
             cmap[self.checkpoint_ns] = checkpoint_id
-            conf = {"checkpoint_ns": self.checkpoint_ns, "thread_id": self.thread_id,
-                    "checkpoint_map": cmap, "checkpoint_id": checkpoint_id}
+            conf = {
+                "checkpoint_ns": self.checkpoint_ns,
+                "thread_id": self.thread_id,
+                "checkpoint_map": cmap,
+                "checkpoint_id": checkpoint_id,
+            }
         return {"configurable": conf}
 
     def _emit_checkpoint(
@@ -375,8 +404,9 @@ class RunLoop:
         payload = {
             "config": self.checkpoint_config,
             "parent_config": parent_config,
-            "values": self._values_chunk() if self.out_single is None else read_state(
-                self.channels, self.state_keys),
+            "values": self._values_chunk()
+            if self.out_single is None
+            else read_state(self.channels, self.state_keys),
             "metadata": dict(metadata),
             "next": [t.name for t in next_tasks],
             "tasks": [self._task_entry(t, saved) for t in next_tasks],
@@ -384,7 +414,9 @@ class RunLoop:
         if self.want_checkpoints:
             self.emitter.emit("checkpoints", payload)
         if self.want_debug:
-            self.emitter.emit("debug", payloads.debug(metadata.get("step", self.step), "checkpoint", payload))
+            self.emitter.emit(
+                "debug", payloads.debug(metadata.get("step", self.step), "checkpoint", payload)
+            )
 
     def _task_entry(self, task: Task, saved: Any) -> dict[str, Any]:
         state = self._subgraph_state(task)
@@ -398,14 +430,21 @@ class RunLoop:
             )
             result = payloads.writes_result(writes, self.state_key_set)
             if result:
-                return {"id": task.id, "name": task.name, "result": result,
-                        "interrupts": interrupts, "state": state}
+                return {
+                    "id": task.id,
+                    "name": task.name,
+                    "result": result,
+                    "interrupts": interrupts,
+                    "state": state,
+                }
             return {"id": task.id, "name": task.name, "interrupts": interrupts, "state": state}
         return {"id": task.id, "name": task.name, "interrupts": (), "state": state}
 
     def _subgraph_state(self, task: Task) -> dict[str, Any] | None:
         if task.node is not None and task.node.name in self.graph.subgraph_nodes:
-            return {"configurable": {"thread_id": self.thread_id, "checkpoint_ns": task.checkpoint_ns}}
+            return {
+                "configurable": {"thread_id": self.thread_id, "checkpoint_ns": task.checkpoint_ns}
+            }
         return None
 
     # == per-run services =================================================================
@@ -504,8 +543,10 @@ class RunLoop:
         self.saved_writes = saved_writes
 
     def _set_resume(self, resume: Any) -> None:
-        if isinstance(resume, Mapping) and resume and all(
-            isinstance(k, str) and len(k) == 32 for k in resume
+        if (
+            isinstance(resume, Mapping)
+            and resume
+            and all(isinstance(k, str) and len(k) == 32 for k in resume)
         ):
             self.resume_map.update(resume)
         else:
@@ -538,6 +579,12 @@ class RunLoop:
 
     # == per task (called by drivers) =====================================================
     def task_steps(self, task: Task) -> Generator[Op, Any, None]:
+        """One task's ops (behind the node cache / in a callback run when those apply)."""
+        if self.tracer is None and (self.cache is None or task.node.cache_policy is None):
+            return self._task_steps(task)
+        return _hooks.cached_task_steps(self, task, self._task_steps(task))
+
+    def _task_steps(self, task: Task) -> Generator[Op, Any, None]:
         """Run one task: call the node, derive writes, follow branches; retry on failure."""
         node = task.node
         policies = node.retry_policy
@@ -551,8 +598,11 @@ class RunLoop:
                 writes = self._output_writes(task, returned)
                 for branch in node.branches:
                     view = self._fresh_state(writes)
-                    arg = node.input_info.build(view) if node.input_info.kind not in (
-                        "typeddict", "dict", "other") else self.graph.state_info.build(view)
+                    arg = (
+                        node.input_info.build(view)
+                        if node.input_info.kind not in ("typeddict", "dict", "other")
+                        else self.graph.state_info.build(view)
+                    )
                     result = yield (CALL, "branch", branch.path, arg)
                     writes.extend(self._branch_writes(branch, result))
                 task.writes = writes
@@ -591,8 +641,10 @@ class RunLoop:
         commands: list[Command] = []
         if isinstance(returned, Command):
             commands.append(returned)
-        elif isinstance(returned, (list, tuple)) and returned and any(
-            isinstance(r, Command) for r in returned
+        elif (
+            isinstance(returned, (list, tuple))
+            and returned
+            and any(isinstance(r, Command) for r in returned)
         ):
             for r in returned:
                 if isinstance(r, Command):
@@ -607,8 +659,12 @@ class RunLoop:
         for cmd in commands:
             if cmd.graph == Command.PARENT:
                 raise ParentCommand(
-                    Command(graph=self._parent_graph_name(), update=cmd.update, goto=cmd.goto,
-                            resume=cmd.resume),
+                    Command(
+                        graph=self._parent_graph_name(),
+                        update=cmd.update,
+                        goto=cmd.goto,
+                        resume=cmd.resume,
+                    ),
                     self.parent.loop if self.parent is not None else None,
                 )
             if cmd.update is not None:
@@ -677,7 +733,10 @@ class RunLoop:
 
                 emit_returned_messages(self, task)
             if self.want_updates:
-                self.emitter.emit("updates", {task.name: self._update_of(task)})
+                update = {task.name: self._update_of(task)}
+                if task.cached:
+                    update["__metadata__"] = {"cached": True}
+                self.emitter.emit("updates", update)
         if (self.want_tasks or self.want_debug) and not task.cached:
             result = payloads.task_result(task, self.out_key_set)
             if self.want_tasks:
@@ -785,4 +844,3 @@ def _retry_delay(policies: Sequence[Any] | None, attempt: int, exc: Exception) -
             delay += random.uniform(0, 1)
         return float(delay)
     return None
-

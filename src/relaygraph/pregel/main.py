@@ -50,6 +50,7 @@ class Pregel:
     input_info: Any
     output_info: Any
     state_info: Any
+    context_schema: Any = None
 
     # == run setup =======================================================================
     def _make_loop(
@@ -141,13 +142,19 @@ class Pregel:
             cache=self.cache,
             ns=ns,
             parent=parent,
-            control=control if control is not None else (
-                parent.loop.control if parent is not None else None),
+            control=control
+            if control is not None
+            else (parent.loop.control if parent is not None else None),
         )
 
     def _stream_setup(
-        self, stream_mode: Any, print_mode: Any, debug: bool | None, subgraphs: bool,
-        version: Any, kwargs: dict[str, Any],
+        self,
+        stream_mode: Any,
+        print_mode: Any,
+        debug: bool | None,
+        subgraphs: bool,
+        version: Any,
+        kwargs: dict[str, Any],
     ) -> tuple[list[str], bool, frozenset[str], str]:
         _pop_deprecated(kwargs)
         if kwargs:
@@ -192,17 +199,30 @@ class Pregel:
             stream_mode, print_mode, debug, subgraphs, version, kwargs
         )
         channel = EventChannel(self.stream_buffer)
-        own = Target(frozenset(modes) | printed, channel.put, subgraphs)
+        own = Target(frozenset(modes) | printed, channel.put, subgraphs, channel=channel)
         loop = self._make_loop(
-            input, config, own=own, context=context, output_keys=output_keys,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability, control=control,
+            input,
+            config,
+            own=own,
+            context=context,
+            output_keys=output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+            control=control,
         )
         return self._iterate(loop, channel, modes, tagged, printed, subgraphs, version, output_keys)
 
     def _iterate(
-        self, loop: RunLoop, channel: EventChannel, modes: list[str], tagged: bool,
-        printed: frozenset[str], subgraphs: bool, version: str, output_keys: Any,
+        self,
+        loop: RunLoop,
+        channel: EventChannel,
+        modes: list[str],
+        tagged: bool,
+        printed: frozenset[str],
+        subgraphs: bool,
+        version: str,
+        output_keys: Any,
     ) -> Iterator[Any]:
         shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
         ctx = contextvars.copy_context()
@@ -220,10 +240,20 @@ class Pregel:
         thread = threading.Thread(target=produce, name="relaygraph-run", daemon=True)
         thread.start()
         wanted = frozenset(modes)
+        bare = not tagged and not subgraphs and version == "v1"
         try:
             if not printed:
-                for ns, mode, payload in channel:
-                    yield shape(ns, mode, payload)
+                buf = channel.buf
+                popleft = buf.popleft
+                wait = channel.wait
+                while wait():
+                    if bare:
+                        while buf:
+                            yield popleft()[2]
+                    else:
+                        while buf:
+                            yield shape(*popleft())
+                    channel._wake_producers()
             else:
                 for ns, mode, payload in channel:
                     if mode in printed:
@@ -260,11 +290,17 @@ class Pregel:
         )
         channel = EventChannel(self.stream_buffer)
         channel.bind_loop()
-        own = Target(frozenset(modes) | printed, channel.put, subgraphs)
+        own = Target(frozenset(modes) | printed, channel.put, subgraphs, channel=channel)
         loop = self._make_loop(
-            input, config, own=own, context=context, output_keys=output_keys,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability, control=control,
+            input,
+            config,
+            own=own,
+            context=context,
+            output_keys=output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+            control=control,
         )
         shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
 
@@ -282,12 +318,21 @@ class Pregel:
 
         runner = asyncio.ensure_future(produce())
         wanted = frozenset(modes)
+        bare = not tagged and not subgraphs and version == "v1" and not printed
+        buf = channel.buf
+        popleft = buf.popleft
         try:
-            async for ns, mode, payload in channel:
-                if mode in printed:
-                    fmt.print_item(ns, mode, payload)
-                if mode in wanted:
-                    yield shape(ns, mode, payload)
+            while await channel.await_items():
+                if bare:
+                    while buf:
+                        yield popleft()[2]
+                else:
+                    while buf:
+                        ns, mode, payload = popleft()
+                        if mode in printed:
+                            fmt.print_item(ns, mode, payload)
+                        if mode in wanted:
+                            yield shape(ns, mode, payload)
         finally:
             channel.close()
             if not runner.done():
@@ -318,13 +363,33 @@ class Pregel:
     ) -> Any:
         """Run the graph to the end and return its output (the final state by default)."""
         if stream_mode != "values":
-            return list(self.stream(
-                input, config, context=context, stream_mode=stream_mode, print_mode=print_mode,
-                output_keys=output_keys, interrupt_before=interrupt_before,
-                interrupt_after=interrupt_after, durability=durability, version=version, **kwargs,
-            ))
-        loop = self._invoke_loop(input, config, context, print_mode, output_keys,
-                                 interrupt_before, interrupt_after, durability, version, kwargs)
+            return list(
+                self.stream(
+                    input,
+                    config,
+                    context=context,
+                    stream_mode=stream_mode,
+                    print_mode=print_mode,
+                    output_keys=output_keys,
+                    interrupt_before=interrupt_before,
+                    interrupt_after=interrupt_after,
+                    durability=durability,
+                    version=version,
+                    **kwargs,
+                )
+            )
+        loop = self._invoke_loop(
+            input,
+            config,
+            context,
+            print_mode,
+            output_keys,
+            interrupt_before,
+            interrupt_after,
+            durability,
+            version,
+            kwargs,
+        )
         run_sync(loop)
         return self._invoke_result(loop, version)
 
@@ -345,19 +410,48 @@ class Pregel:
     ) -> Any:
         """The async face of ``invoke()``."""
         if stream_mode != "values":
-            return [c async for c in self.astream(
-                input, config, context=context, stream_mode=stream_mode, print_mode=print_mode,
-                output_keys=output_keys, interrupt_before=interrupt_before,
-                interrupt_after=interrupt_after, durability=durability, version=version, **kwargs,
-            )]
-        loop = self._invoke_loop(input, config, context, print_mode, output_keys,
-                                 interrupt_before, interrupt_after, durability, version, kwargs)
+            return [
+                c
+                async for c in self.astream(
+                    input,
+                    config,
+                    context=context,
+                    stream_mode=stream_mode,
+                    print_mode=print_mode,
+                    output_keys=output_keys,
+                    interrupt_before=interrupt_before,
+                    interrupt_after=interrupt_after,
+                    durability=durability,
+                    version=version,
+                    **kwargs,
+                )
+            ]
+        loop = self._invoke_loop(
+            input,
+            config,
+            context,
+            print_mode,
+            output_keys,
+            interrupt_before,
+            interrupt_after,
+            durability,
+            version,
+            kwargs,
+        )
         await run_async(loop)
         return self._invoke_result(loop, version)
 
     def _invoke_loop(
-        self, input: Any, config: Any, context: Any, print_mode: Any, output_keys: Any,
-        interrupt_before: Any, interrupt_after: Any, durability: Any, version: Any,
+        self,
+        input: Any,
+        config: Any,
+        context: Any,
+        print_mode: Any,
+        output_keys: Any,
+        interrupt_before: Any,
+        interrupt_after: Any,
+        durability: Any,
+        version: Any,
         kwargs: dict[str, Any],
     ) -> RunLoop:
         control = kwargs.pop("control", None)
@@ -368,9 +462,15 @@ class Pregel:
         printed, _ = fmt.parse_modes(print_mode or [], "values")
         own = Target(frozenset(printed), _printer, False) if printed else None
         return self._make_loop(
-            input, config, own=own, context=context, output_keys=output_keys,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-            durability=durability, control=control,
+            input,
+            config,
+            own=own,
+            context=context,
+            output_keys=output_keys,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            durability=durability,
+            control=control,
         )
 
     def _invoke_result(self, loop: RunLoop, version: str) -> Any:
@@ -381,7 +481,11 @@ class Pregel:
             return GraphOutput(value=value, interrupts=tuple(loop.interrupts))
         if loop.interrupts and isinstance(output, dict):
             output = {**output, INTERRUPT: list(loop.interrupts)}
-        if isinstance(output, dict) and self.output_info.kind in ("pydantic", "dataclass") and not loop.interrupts:
+        if (
+            isinstance(output, dict)
+            and self.output_info.kind in ("pydantic", "dataclass")
+            and not loop.interrupts
+        ):
             return output
         return output
 
@@ -399,9 +503,19 @@ class Pregel:
         conf = dict(config.get("configurable") or {})
         ns = tuple(e for e in conf.get("checkpoint_ns", "").split("|") if e)
         loop = RunLoop(
-            self, None, config=dict(config), emitter=Emitter(ns, []), checkpointer=self._saver(),
-            durability="sync", recursion_limit=_DEFAULT_RECURSION_LIMIT, interrupt_before=(),
-            interrupt_after=(), output_keys=None, context=None, store=self.store, cache=None,
+            self,
+            None,
+            config=dict(config),
+            emitter=Emitter(ns, []),
+            checkpointer=self._saver(),
+            durability="sync",
+            recursion_limit=_DEFAULT_RECURSION_LIMIT,
+            interrupt_before=(),
+            interrupt_after=(),
+            output_keys=None,
+            context=None,
+            store=self.store,
+            cache=None,
             ns=ns,
         )
         return loop
@@ -425,10 +539,17 @@ class Pregel:
             plain = [(c, v) for c, v in w if not c.startswith("__")]
             if plain and not errs and not ints:
                 result = dict((c, v) for c, v in plain if c in loop.state_key_set)
-            out_tasks.append(PregelTask(
-                t.id, t.name, t.path, errs[0] if errs else None, ints,
-                loop._subgraph_state(t), result,
-            ))
+            out_tasks.append(
+                PregelTask(
+                    t.id,
+                    t.name,
+                    t.path,
+                    errs[0] if errs else None,
+                    ints,
+                    loop._subgraph_state(t),
+                    result,
+                )
+            )
         values = read_state(loop.channels, self.state_keys)
         to_state = self._to_state(None)
         return StateSnapshot(
@@ -447,29 +568,46 @@ class Pregel:
         loop = self._state_loop(config)
         return self._snapshot(loop, loop.checkpointer.get_tuple(loop.state_config()))
 
-    async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+    async def aget_state(
+        self, config: Mapping[str, Any], *, subgraphs: bool = False
+    ) -> StateSnapshot:
         loop = self._state_loop(config)
         return self._snapshot(loop, await loop.checkpointer.aget_tuple(loop.state_config()))
 
     def get_state_history(
-        self, config: Mapping[str, Any], *, filter: dict[str, Any] | None = None,
-        before: Mapping[str, Any] | None = None, limit: int | None = None,
+        self,
+        config: Mapping[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
     ) -> Iterator[StateSnapshot]:
         """The thread's checkpoints, newest first."""
         loop = self._state_loop(config)
-        for saved in loop.checkpointer.list(loop.state_config(), filter=filter, before=before, limit=limit):
+        for saved in loop.checkpointer.list(
+            loop.state_config(), filter=filter, before=before, limit=limit
+        ):
             yield self._snapshot(self._state_loop(config), saved)
 
     async def aget_state_history(
-        self, config: Mapping[str, Any], *, filter: dict[str, Any] | None = None,
-        before: Mapping[str, Any] | None = None, limit: int | None = None,
+        self,
+        config: Mapping[str, Any],
+        *,
+        filter: dict[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
         loop = self._state_loop(config)
-        async for saved in loop.checkpointer.alist(loop.state_config(), filter=filter, before=before, limit=limit):
+        async for saved in loop.checkpointer.alist(
+            loop.state_config(), filter=filter, before=before, limit=limit
+        ):
             yield self._snapshot(self._state_loop(config), saved)
 
     def update_state(
-        self, config: Mapping[str, Any], values: Any, as_node: str | None = None,
+        self,
+        config: Mapping[str, Any],
+        values: Any,
+        as_node: str | None = None,
         task_id: str | None = None,
     ) -> dict[str, Any]:
         """Write ``values`` to the thread as if node ``as_node`` had returned them."""
@@ -480,7 +618,10 @@ class Pregel:
         return saver.put(*op[1:])  # type: ignore[no-any-return]
 
     async def aupdate_state(
-        self, config: Mapping[str, Any], values: Any, as_node: str | None = None,
+        self,
+        config: Mapping[str, Any],
+        values: Any,
+        as_node: str | None = None,
         task_id: str | None = None,
     ) -> dict[str, Any]:
         loop = self._state_loop(config)
@@ -489,7 +630,9 @@ class Pregel:
         op = self._update_op(loop, saved, values, as_node)
         return await saver.aput(*op[1:])  # type: ignore[no-any-return]
 
-    def _update_op(self, loop: RunLoop, saved: Any, values: Any, as_node: str | None) -> tuple[Any, ...]:
+    def _update_op(
+        self, loop: RunLoop, saved: Any, values: Any, as_node: str | None
+    ) -> tuple[Any, ...]:
         loop._restore(saved)
         if as_node is None:
             last = (saved.checkpoint.get("last_nodes") if saved else None) or []
@@ -510,8 +653,9 @@ class Pregel:
         elif as_node == END:
             writes = [(k, v) for k, v in (values or {}).items() if k in loop.state_key_set]
         else:
-            task = Task("update", as_node, ("__pregel_pull", as_node), None, (),
-                        self.nodes[as_node], "")
+            task = Task(
+                "update", as_node, ("__pregel_pull", as_node), None, (), self.nodes[as_node], ""
+            )
             writes = loop._output_writes(task, values)
             for branch in self.nodes[as_node].branches:
                 view = loop._fresh_state(writes)
@@ -534,12 +678,78 @@ class Pregel:
             "updated_channels": sorted(updated),
             "last_nodes": [as_node],
         }
-        put_config = {"configurable": {
-            "thread_id": loop.thread_id, "checkpoint_ns": loop.checkpoint_ns,
-            "checkpoint_id": saved.checkpoint["id"] if saved else None,
-        }}
-        metadata = {"source": "update", "step": step, "parents": {}}
+        put_config = {
+            "configurable": {
+                "thread_id": loop.thread_id,
+                "checkpoint_ns": loop.checkpoint_ns,
+                "checkpoint_id": saved.checkpoint["id"] if saved else None,
+            }
+        }
+        metadata: dict[str, Any] = {"source": "update", "step": step, "parents": {}}
         return (PUT, put_config, checkpoint, metadata, {k: loop.versions[k] for k in updated})
+
+    # == events and cache =================================================================
+    def astream_events(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        version: str = "v2",
+        include_names: Sequence[str] | None = None,
+        include_types: Sequence[str] | None = None,
+        include_tags: Sequence[str] | None = None,
+        exclude_names: Sequence[str] | None = None,
+        exclude_types: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """LangChain stream events (``on_chain_start``, ``on_chat_model_stream``, ...) of a run.
+
+        ``version`` is ``"v2"`` (with ``parent_ids``) or ``"v1"``; ``include_*``/``exclude_*``
+        filter by run name, type and tag; other keyword arguments (``stream_mode``,
+        ``context``, ...) go to ``astream``, whose chunks become the root graph's
+        ``on_chain_stream`` events. Needs ``langchain-core``.
+        """
+        from relaygraph.pregel._events import astream_events
+
+        return astream_events(
+            self,
+            input,
+            config,
+            version=version,
+            include_names=include_names,
+            include_types=include_types,
+            include_tags=include_tags,
+            exclude_names=exclude_names,
+            exclude_types=exclude_types,
+            exclude_tags=exclude_tags,
+            **kwargs,
+        )
+
+    def stream_events(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        version: str = "v2",
+        **kwargs: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Not supported for ``v1``/``v2`` (as in LangChain): raises; use ``astream_events``."""
+        from relaygraph.pregel._events import stream_events
+
+        return stream_events(self, input, config, version=version, **kwargs)
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Drop the cached writes of ``nodes`` (all nodes by default) from the graph's cache."""
+        from relaygraph.pregel._cache import clear_cache
+
+        clear_cache(self, nodes)
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """The async face of ``clear_cache()``."""
+        from relaygraph.pregel._cache import aclear_cache
+
+        await aclear_cache(self, nodes)
 
     # == introspection ===================================================================
     def get_graph(self, config: Any = None, *, xray: int | bool = False) -> Any:

@@ -16,33 +16,42 @@ NS = tuple[str, ...]
 class Target:
     """One consumer: the modes it wants, where to put events, and its root's depth."""
 
-    __slots__ = ("depth", "modes", "put", "subgraphs")
+    __slots__ = ("channel", "depth", "modes", "put", "subgraphs")
 
     def __init__(
-        self, modes: frozenset[str], put: Callable[[Any], None], subgraphs: bool, depth: int = 0
+        self,
+        modes: frozenset[str],
+        put: Callable[[Any], None],
+        subgraphs: bool,
+        depth: int = 0,
+        channel: Any = None,
     ) -> None:
         self.modes = modes
         self.put = put
         self.subgraphs = subgraphs
         self.depth = depth
+        self.channel = channel
 
 
 class Emitter:
     """Sends ``(ns, mode, payload)`` events of one run to its targets."""
 
-    __slots__ = ("_routes", "modes", "ns", "targets")
+    __slots__ = ("_channels", "_routes", "modes", "ns", "targets")
 
     def __init__(self, ns: NS, targets: list[Target]) -> None:
         self.ns = ns
         self.targets = targets
         routes: dict[str, list[tuple[Callable[[Any], None], NS]]] = {}
+        channels: dict[str, list[tuple[Any, NS]]] = {}
         for t in targets:
             if len(ns) > t.depth and not t.subgraphs:
                 continue
             rel = ns[t.depth :]
             for mode in t.modes:
                 routes.setdefault(mode, []).append((t.put, rel))
+                channels.setdefault(mode, []).append((t.channel, rel))
         self._routes = routes
+        self._channels = channels
         self.modes = frozenset(routes)
 
     def emit(self, mode: str, payload: Any) -> None:
@@ -56,6 +65,9 @@ class Emitter:
             return _noop
         if len(routes) == 1:
             put, ns = routes[0]
+            channel, _ = self._channels[mode][0]
+            if channel is not None:
+                return channel.writer(ns, mode)  # type: ignore[no-any-return]
 
             def write(chunk: Any) -> None:
                 put((ns, mode, chunk))

@@ -72,9 +72,13 @@ def task_result(task: Task, keys: frozenset[str]) -> dict[str, Any]:
 
 
 def interrupt_as_dict(interrupt: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(interrupt):
-        return {"value": interrupt.value, "id": interrupt.id,
-                "response_schema": interrupt.response_schema}
+    if dataclasses.is_dataclass(interrupt) and not isinstance(interrupt, type):
+        intr: Any = interrupt
+        return {
+            "value": intr.value,
+            "id": intr.id,
+            "response_schema": intr.response_schema,
+        }
     return dict(interrupt)
 
 

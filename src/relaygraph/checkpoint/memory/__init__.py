@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from relaygraph.checkpoint._memory_ops import MemoryThreadOps
 from relaygraph.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
@@ -19,28 +20,39 @@ __all__ = ["InMemorySaver", "MemorySaver"]
 _SPECIAL_WRITES = {ERROR: -1, INTERRUPT: -3, RESUME: -4}
 
 
-class InMemorySaver(BaseCheckpointSaver):
+class InMemorySaver(MemoryThreadOps, BaseCheckpointSaver):
     """Keeps checkpoints in process memory. Values are stored by reference, not copied."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         # thread_id -> checkpoint_ns -> checkpoint_id -> (checkpoint, metadata, parent_id)
-        self.storage: dict[str, dict[str, dict[str, tuple[Checkpoint, CheckpointMetadata, str | None]]]] = {}
+        self.storage: dict[
+            str, dict[str, dict[str, tuple[Checkpoint, CheckpointMetadata, str | None]]]
+        ] = {}
         # (thread_id, ns, checkpoint_id) -> {(task_id, idx): (task_id, channel, value, path)}
-        self.writes: dict[tuple[str, str, str], dict[tuple[str, int], tuple[str, str, Any, str]]] = {}
+        self.writes: dict[
+            tuple[str, str, str], dict[tuple[str, int], tuple[str, str, Any, str]]
+        ] = {}
 
     def _tuple(self, thread_id: str, ns: str, cid: str) -> CheckpointTuple:
         checkpoint, metadata, parent = self.storage[thread_id][ns][cid]
         writes = self.writes.get((thread_id, ns, cid), {})
         return CheckpointTuple(
-            config={"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,
-                                     "checkpoint_id": cid}},
+            config={
+                "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": cid}
+            },
             checkpoint=checkpoint,
             metadata=metadata,
             parent_config=(
-                {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,
-                                  "checkpoint_id": parent}}
-                if parent else None
+                {
+                    "configurable": {
+                        "thread_id": thread_id,
+                        "checkpoint_ns": ns,
+                        "checkpoint_id": parent,
+                    }
+                }
+                if parent
+                else None
             ),
             pending_writes=[(w[0], w[1], w[2]) for w in writes.values()],
         )
@@ -68,7 +80,11 @@ class InMemorySaver(BaseCheckpointSaver):
     ) -> Iterator[CheckpointTuple]:
         conf = (config or {}).get("configurable") or {}
         with self._lock:
-            threads = [str(conf["thread_id"])] if conf.get("thread_id") is not None else list(self.storage)
+            threads = (
+                [str(conf["thread_id"])]
+                if conf.get("thread_id") is not None
+                else list(self.storage)
+            )
             out: list[CheckpointTuple] = []
             before_id = ((before or {}).get("configurable") or {}).get("checkpoint_id")
             for thread_id in threads:
@@ -98,10 +114,17 @@ class InMemorySaver(BaseCheckpointSaver):
         ns = conf.get("checkpoint_ns", "")
         with self._lock:
             self.storage.setdefault(thread_id, {}).setdefault(ns, {})[checkpoint["id"]] = (
-                checkpoint, metadata, conf.get("checkpoint_id"),
+                checkpoint,
+                metadata,
+                conf.get("checkpoint_id"),
             )
-        return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,
-                                 "checkpoint_id": checkpoint["id"]}}
+        return {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
 
     def put_writes(
         self,

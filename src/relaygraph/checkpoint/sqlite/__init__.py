@@ -66,7 +66,7 @@ class _SqliteBase(BlockingSaver):
             return result
 
     def _execute(self, op: Op) -> Any:
-        if op.mode is MANY:
+        if op.mode == MANY:
             self.conn.executemany(op.sql, op.params)
             return None
         try:
@@ -75,7 +75,7 @@ class _SqliteBase(BlockingSaver):
             if "no such table" in str(e):
                 raise sqlite3.OperationalError(f"{e}: call the saver's setup() first") from e
             raise
-        return cursor.fetchall() if op.mode is ALL else None
+        return cursor.fetchall() if op.mode == ALL else None
 
     def _setup(self) -> list[int]:
         return self._run(self.core.setup())

@@ -55,7 +55,9 @@ class History:
         parent = self.ids[-1] if self.ids else None
         meta = metadata or {"source": "loop", "step": len(self.ids), "parents": {}}
         new_versions = {k: self.versions[k] for k in updates}
-        out = await self.env.call("put", cfg(self.thread_id, parent, self.ns), cp, meta, new_versions)
+        out = await self.env.call(
+            "put", cfg(self.thread_id, parent, self.ns), cp, meta, new_versions
+        )
         assert out["configurable"]["checkpoint_id"] == cp["id"]
         self.ids.append(cp["id"])
         return cp["id"]
@@ -215,7 +217,7 @@ async def test_append_only_lists_and_forks(env: Env, thread_id: str) -> None:
     h = History(env, thread_id)
     items: list[Any] = []
     for i in range(150):  # long enough to pass the delta chain limit once
-        items = items + [{"i": i, "text": "x" * 20}]
+        items = [*items, {"i": i, "text": "x" * 20}]
         await h.step(items=items, count=i)
     listed = await env.call("list", cfg(thread_id))
     for n, tup in enumerate(reversed(listed)):
@@ -270,9 +272,7 @@ class Model(BaseModel):
 def rich_values() -> dict[str, Any]:
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-    ai = AIMessage(
-        "calling", id="m2", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}]
-    )
+    ai = AIMessage("calling", id="m2", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}])
     return {
         "json": {"a": [1, 2.5, None, True, "s"], "nested": {"k": {}}},
         "bytes": b"\x00\xffbin",

@@ -21,10 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import BaseCallbackManager
 from langchain_core.callbacks.manager import AsyncCallbackManager, CallbackManager
-from langchain_core.runnables.config import ensure_config
 from langchain_core.tracers._streaming import _StreamingCallbackHandler
-
-from relaygraph.constants import INTERRUPT
 
 if TYPE_CHECKING:
     from relaygraph.pregel._algo import Task
@@ -33,6 +30,16 @@ if TYPE_CHECKING:
 __all__ = ["RunTracer", "wants_tracing"]
 
 _LS_INTEGRATION = {"ls_integration": "langgraph"}
+# configurable keys a graph run also records as metadata (when set and not already there)
+_TO_METADATA = (
+    "thread_id",
+    "checkpoint_id",
+    "checkpoint_ns",
+    "task_id",
+    "run_id",
+    "assistant_id",
+    "graph_id",
+)
 
 
 def wants_tracing(config: dict[str, Any]) -> bool:
@@ -80,11 +87,17 @@ class RunTracer:
 
     # == what is recorded (shared by both faces) ==========================================
     def _graph_manager(self, cls: type[Any]) -> tuple[Any, dict[str, Any]]:
-        config = ensure_config(self.loop.config)  # type: ignore[arg-type]
+        config = self.loop.config
+        metadata = dict(config.get("metadata") or {})
+        configurable = config.get("configurable") or {}
+        for key in _TO_METADATA:
+            value = configurable.get(key)
+            if value and key not in metadata:
+                metadata[key] = value
         manager = cls.configure(
             inheritable_callbacks=config.get("callbacks"),
             inheritable_tags=config.get("tags"),
-            inheritable_metadata=config.get("metadata"),
+            inheritable_metadata=metadata,
         )
         if "ls_integration" not in manager.metadata:
             manager.add_metadata(dict(_LS_INTEGRATION))
@@ -122,11 +135,21 @@ class RunTracer:
         config.pop("run_name", None)
 
     def _graph_output(self) -> Any:
-        loop = self.loop
-        output = loop.output()
-        if loop.interrupts and loop.parent is None and isinstance(output, dict):
-            output = {**output, INTERRUPT: list(loop.interrupts)}
-        return output
+        return self.loop.output()
+
+    def _branch_manager(self, task: Task, index: int) -> tuple[Any, Any]:
+        """The node run's child manager for the task's ``index``-th branch, and the branch."""
+        node = task.node
+        branch = node.branches[index]
+        # LangGraph's node sequence: the node, its state writer, its edge writer (if it has
+        # static edges), then one step per branch.
+        step = 3 + index + (1 if node.edge_writes else 0)
+        return self.node_runs[task.id].get_child(f"seq:step:{step}"), branch
+
+    @staticmethod
+    def _branch_name(branch: Any) -> str | None:
+        name = getattr(branch.path, "__name__", None)
+        return None if name is None or name == "<lambda>" else str(name)
 
     # == sync face =======================================================================
     def graph_start(self) -> None:
@@ -167,6 +190,21 @@ class RunTracer:
         if run is not None:
             run.on_chain_error(error)
 
+    def branch_start(self, task: Task, index: int, arg: Any) -> Any:
+        """Start a run for a conditional edge of ``task``'s node; returns it."""
+        manager, branch = self._branch_manager(task, index)
+        return CallbackManager.configure(inheritable_callbacks=manager).on_chain_start(
+            None, arg, name=self._branch_name(branch)
+        )
+
+    def branch_end(self, run: Any, result: Any) -> None:
+        """End a conditional edge's run with the routing function's result."""
+        run.on_chain_end(result)
+
+    def branch_error(self, run: Any, error: BaseException) -> None:
+        """End a conditional edge's run with ``error``."""
+        run.on_chain_error(error)
+
     # == async face ======================================================================
     async def agraph_start(self) -> None:
         """Async ``graph_start``."""
@@ -205,3 +243,18 @@ class RunTracer:
         run = self.node_runs.pop(task.id, None)
         if run is not None:
             await run.on_chain_error(error)
+
+    async def abranch_start(self, task: Task, index: int, arg: Any) -> Any:
+        """Async ``branch_start``."""
+        manager, branch = self._branch_manager(task, index)
+        return await AsyncCallbackManager.configure(inheritable_callbacks=manager).on_chain_start(
+            None, arg, name=self._branch_name(branch)
+        )
+
+    async def abranch_end(self, run: Any, result: Any) -> None:
+        """Async ``branch_end``."""
+        await run.on_chain_end(result)
+
+    async def abranch_error(self, run: Any, error: BaseException) -> None:
+        """Async ``branch_error``."""
+        await run.on_chain_error(error)

@@ -91,6 +91,7 @@ def _traced_task(
     error: BaseException | None = None
     open_run = False
     failure: BaseException | None = None  # what went wrong after the node returned
+    branch_index = 0
     while True:
         try:
             op = inner.throw(error) if error is not None else inner.send(send)
@@ -98,11 +99,15 @@ def _traced_task(
             break
         error = None
         is_node = op[0] is CALL and op[1] == "node"
+        branch_run = None
         if is_node:
             if open_run:  # a retry after a failing branch: close the previous attempt
                 yield (SERVICE, tracer, "node_error", (task, failure))
             yield (SERVICE, tracer, "node_start", (task,))
-            open_run, failure = True, None
+            open_run, failure, branch_index = True, None, 0
+        elif open_run and op[0] is CALL and op[1] == "branch":
+            branch_run = yield (SERVICE, tracer, "branch_start", (task, branch_index, op[3]))
+            branch_index += 1
         try:
             send = yield op
         except GeneratorExit:
@@ -112,8 +117,13 @@ def _traced_task(
                 open_run = False
                 yield (SERVICE, tracer, "node_error", (task, exc))
             else:
+                if branch_run is not None:
+                    yield (SERVICE, tracer, "branch_error", (branch_run, exc))
                 failure = exc
             error = exc
+        else:
+            if branch_run is not None:
+                yield (SERVICE, tracer, "branch_end", (branch_run, send))
     if open_run:
         if task.error is not None or failure is not None:
             yield (SERVICE, tracer, "node_error", (task, task.error or failure))

@@ -1,0 +1,92 @@
+"""``JsonPlusSerializer`` on its own: the format, the errors, and the pickle opt-in."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+import pytest
+
+from relaygraph.checkpoint.serde import (
+    CheckpointSerializationError,
+    JsonPlusSerializer,
+    StoredException,
+)
+from relaygraph.errors import RelayGraphError
+
+serde = JsonPlusSerializer()
+
+
+class Pair(NamedTuple):
+    a: int
+    b: str
+
+
+class Opaque:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and other.n == self.n
+
+    __hash__ = object.__hash__
+
+
+class CustomError(Exception):
+    pass
+
+
+def roundtrip(value: Any, s: JsonPlusSerializer = serde) -> Any:
+    return s.loads(s.dumps(value))
+
+
+def test_plain_json_is_stored_as_itself() -> None:
+    value = {"a": [1, 2.5, None, True, "é"], "b": {"c": {}}}
+    data = serde.dumps(value)
+    assert json.loads(data) == value
+    assert serde.loads(data) == value
+
+
+def test_tagged_values_round_trip() -> None:
+    assert roundtrip(Pair(1, "x")) == Pair(1, "x")
+    assert type(roundtrip(Pair(1, "x"))) is Pair
+    assert roundtrip({"__rg__": "tuple", "v": [1]}) == {"__rg__": "tuple", "v": [1]}
+    assert roundtrip(-(2**70)) == -(2**70)
+    assert math.isnan(roundtrip(float("nan")))
+    assert roundtrip("lone \ud800 surrogate") == "lone \ud800 surrogate"
+    assert roundtrip(bytearray(b"ab")) == bytearray(b"ab")
+    assert roundtrip(OrderedDict(a=1)) == {"a": 1}  # dict subclasses are kept as dicts
+    assert serde.loads_typed(serde.dumps_typed({1, 2})) == {1, 2}
+
+
+def test_exceptions_keep_type_and_repr() -> None:
+    builtin = roundtrip(ValueError("bad", 2))
+    assert type(builtin) is ValueError and builtin.args == ("bad", 2)
+    custom = roundtrip(CustomError("boom"))
+    assert isinstance(custom, StoredException)
+    assert repr(custom) == repr(CustomError("boom"))
+    assert custom.type_name == "CustomError"
+
+
+def test_unknown_types_raise_a_typed_error_naming_the_channel() -> None:
+    with pytest.raises(CheckpointSerializationError) as info:
+        serde.dumps({"nested": [Opaque(1)]}, channel="items")
+    assert isinstance(info.value, TypeError)
+    assert isinstance(info.value, RelayGraphError)
+    assert "'items'" in str(info.value)
+    assert "Opaque" in str(info.value)
+
+
+def test_pickle_only_when_opted_in() -> None:
+    pickling = JsonPlusSerializer(pickle_fallback=True)
+    data = pickling.dumps({"x": Opaque(3)})
+    assert pickling.loads(data) == {"x": Opaque(3)}
+    with pytest.raises(CheckpointSerializationError, match="tag 'pickle'"):
+        serde.loads(data)  # a reader that did not opt in never unpickles
+
+
+def test_unknown_tag_is_an_error() -> None:
+    with pytest.raises(CheckpointSerializationError):
+        serde.loads(b'{"__rg__": "nope"}')

@@ -16,7 +16,7 @@ __all__ = ["END", "START", "CompiledStateGraph", "MessagesState", "StateGraph", 
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("MessagesState", "add_messages", "MessageGraph"):
+    if name in ("MessagesState", "add_messages"):
         from relaygraph.graph import message
 
         return getattr(message, name)

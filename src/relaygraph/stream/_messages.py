@@ -164,7 +164,7 @@ class _MessagesHandler(_OwnHandler, _StreamingCallbackHandler):  # type: ignore[
             self.runs[run_id] = _llm_metadata(self.task_keys, metadata, tags)  # type: ignore[arg-type]
 
     def on_llm_new_token(
-        self, token: str, *, chunk: Any = None, run_id: UUID, **kwargs: Any
+        self, token: Any, *, chunk: Any = None, run_id: UUID, **kwargs: Any
     ) -> None:
         meta = self.runs.get(run_id)
         if meta is None or chunk is None:
@@ -257,13 +257,12 @@ def emit_returned_messages(loop: Any, task: Any) -> None:
             continue
         seen.add(mid)
         if meta is None:
-            meta = _node_metadata(task)
+            meta = _node_metadata(task.config if task.config is not None else loop.config_of(task))
         loop.emitter.emit("messages", (message, meta))
 
 
-def _node_metadata(task: Any) -> dict[str, Any]:
+def _node_metadata(config: Mapping[str, Any]) -> dict[str, Any]:
     """The task's metadata with ``ls_integration: 'langgraph'`` before the ``langgraph_*`` keys."""
-    config = task.config or {}
     out: dict[str, Any] = {}
     placed = False
     for key, value in (config.get("metadata") or {}).items():

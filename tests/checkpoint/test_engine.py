@@ -129,19 +129,12 @@ def _child(mode: str, backend: str, where: str, workdir: Path, *extra: str) -> l
     return [sys.executable, str(CHILD), mode, backend, where, "crash-thread", str(workdir), *extra]
 
 
-SYNC_PARALLEL_GAP = pytest.mark.xfail(
-    reason="engine: the sync driver saves the writes of tasks that finished on pool threads "
-    "only after the loop thread's own task ends (pregel/_drivers.py _run_tasks_sync), so a "
-    "crash during a slow task loses a finished sibling's writes and it runs again",
-)
-
-
 @pytest.mark.parametrize(
     ("shape", "face"),
     [
         ("chain", "sync"),
         ("chain", "async"),
-        pytest.param("parallel", "sync", marks=SYNC_PARALLEL_GAP),
+        ("parallel", "sync"),
         ("parallel", "async"),
     ],
 )

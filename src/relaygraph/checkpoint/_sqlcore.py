@@ -140,7 +140,7 @@ class SqlCore:
         new_versions: Mapping[str, Any],
     ) -> Plan[dict[str, Any]]:
         conf = _conf(config)
-        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
+        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns") or ""
         parent = conf.get("checkpoint_id")
         cid = checkpoint["id"]
         head = self.heads.get(thread_id, ns, parent)
@@ -183,7 +183,7 @@ class SqlCore:
         task_path: str = "",
     ) -> Plan[None]:
         conf = _conf(config)
-        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
+        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns") or ""
         cid = conf["checkpoint_id"]
         rows = [
             (
@@ -248,7 +248,7 @@ class SqlCore:
     # == reads ===========================================================================
     def get_tuple(self, config: Mapping[str, Any]) -> Plan[CheckpointTuple | None]:
         conf = _conf(config)
-        thread_id, ns = str(conf.get("thread_id")), conf.get("checkpoint_ns", "")
+        thread_id, ns = str(conf.get("thread_id")), conf.get("checkpoint_ns") or ""
         cid = conf.get("checkpoint_id")
         p = self.q.p
         where = f"thread_id = {p} AND checkpoint_ns = {p}"

@@ -57,7 +57,9 @@ __all__ = [
 
 TAG = "__rg__"
 _MAX_INT = 2**63 - 1
-_JSON_SCALARS = (str, int, float, bool, type(None))
+_FLAT = frozenset({str, int, bool, type(None)})
+"""Leaf types stored as themselves (not float: NaN/inf need a tag, so floats are checked)."""
+_STR = frozenset({str})
 
 
 class CheckpointSerializationError(RelayGraphError, TypeError):
@@ -110,18 +112,22 @@ class JsonPlusSerializer:
         try:
             tree = self.encode(obj)
         except _Unsupported as e:
-            where = f" in channel {channel!r}" if channel is not None else ""
-            raise CheckpointSerializationError(
-                f"Cannot serialize a value of type {type(e.obj).__module__}."
-                f"{type(e.obj).__qualname__}{where}: {_short_repr(e.obj)}. Store plain data, "
-                "or build the saver with JsonPlusSerializer(pickle_fallback=True)."
-            ) from None
+            raise self._error(e.obj, channel) from None
         if _fast_dumps is not None:
             try:
                 return _fast_dumps(tree)
-            except TypeError:  # lone surrogates in a string: let json escape them
+            except TypeError:  # ints beyond 64 bits, lone surrogates: json handles both
                 pass
         return json.dumps(tree, separators=(",", ":")).encode()
+
+    @staticmethod
+    def _error(obj: Any, channel: str | None) -> CheckpointSerializationError:
+        where = f" in channel {channel!r}" if channel is not None else ""
+        return CheckpointSerializationError(
+            f"Cannot serialize a value of type {type(obj).__module__}."
+            f"{type(obj).__qualname__}{where}: {_short_repr(obj)}. Store plain data, "
+            "or build the saver with JsonPlusSerializer(pickle_fallback=True)."
+        )
 
     def loads(self, data: bytes | bytearray | memoryview | str) -> Any:
         """The value ``dumps`` encoded."""
@@ -147,12 +153,17 @@ class JsonPlusSerializer:
         if t is float:
             return o if math.isfinite(o) else {TAG: "float", "v": repr(o)}
         if t is list:
+            if _FLAT.issuperset(map(type, o)):  # C-speed scan: nothing to tag below
+                return o
             enc = self.encode
             return [enc(x) for x in o]
         if t is dict:
-            enc = self.encode
-            if TAG not in o and all(type(k) is str for k in o):
+            if TAG not in o and _STR.issuperset(map(type, o)):
+                if _FLAT.issuperset(map(type, o.values())):
+                    return o
+                enc = self.encode
                 return {k: enc(v) for k, v in o.items()}
+            enc = self.encode
             return {TAG: "dict", "v": [[enc(k), enc(v)] for k, v in o.items()]}
         handler = _ENCODERS.get(t)
         if handler is not None:

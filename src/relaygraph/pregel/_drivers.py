@@ -47,7 +47,7 @@ def _enter_task(loop: RunLoop, task: Task) -> TaskContext:
     task.resume_values = loop.resume_values_for(task)
     tc = TaskContext(loop, task, loop.custom_writer, list(task.resume_values))
     set_current(tc)
-    if loop.want_messages:
+    if loop.want_messages or loop.want_tools:
         loop.config_of(task)
     lc_var = loop.langchain_config_var()
     if lc_var is not None:
@@ -195,6 +195,7 @@ def _run_tasks_sync(loop: RunLoop, tasks: list[Task]) -> None:
             return
         try:
             _run_task_sync(loop, claim.task)
+            _save_writes_sync(loop, claim.task)  # durable as soon as it finishes
             done.put((claim.task, None))
         except BaseException as e:  # a signal escaping the task: re-raised on the loop thread
             done.put((claim.task, e))
@@ -210,7 +211,6 @@ def _run_tasks_sync(loop: RunLoop, tasks: list[Task]) -> None:
         if exc is not None:
             crash = crash or exc
             continue
-        _save_writes_sync(loop, task)
         loop.finish_task(task)
     if crash is not None:
         raise crash

@@ -28,7 +28,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 base_version TEXT,
                 data BLOB NOT NULL,
                 PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
-            )""",
+            ) WITHOUT ROWID""",
             """CREATE TABLE IF NOT EXISTS relaygraph_checkpoint_writes (
                 thread_id TEXT NOT NULL,
                 checkpoint_ns TEXT NOT NULL DEFAULT '',
@@ -39,7 +39,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 data BLOB NOT NULL,
                 task_path TEXT NOT NULL DEFAULT '',
                 PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
-            )""",
+            ) WITHOUT ROWID""",
         ],
     ),
 ]

@@ -27,10 +27,14 @@ class AsyncSqliteSaver(_SqliteBase):
     @classmethod
     @asynccontextmanager
     async def from_conn_string(
-        cls, conn_string: str, *, serde: JsonPlusSerializer | None = None
+        cls,
+        conn_string: str,
+        *,
+        synchronous: str = "NORMAL",
+        serde: JsonPlusSerializer | None = None,
     ) -> AsyncIterator[AsyncSqliteSaver]:
         """A saver on the file ``conn_string`` (or ``":memory:"``), closed on exit."""
-        conn = await asyncio.to_thread(connect, conn_string)
+        conn = await asyncio.to_thread(connect, conn_string, synchronous=synchronous)
         try:
             yield cls(conn, serde=serde)
         finally:

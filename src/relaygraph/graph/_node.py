@@ -71,5 +71,5 @@ def is_async_callable(fn: Any) -> bool:
     while isinstance(fn, __import__("functools").partial):
         fn = fn.func
     return asyncio.iscoroutinefunction(fn) or (
-        callable(fn) and asyncio.iscoroutinefunction(getattr(type(fn), "__call__", None))
+        callable(fn) and asyncio.iscoroutinefunction(type(fn).__call__)
     )

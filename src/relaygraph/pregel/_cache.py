@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     from relaygraph.cache.base import FullKey, Namespace
     from relaygraph.graph._node import NodeSpec
 
-__all__ = ["CACHE_NS_WRITES", "cache_key", "default_cache_key", "node_namespace"]
+__all__ = [
+    "CACHE_NS_WRITES",
+    "aclear_cache",
+    "cache_key",
+    "clear_cache",
+    "default_cache_key",
+    "namespaces_for",
+    "node_namespace",
+]
 
 CACHE_NS_WRITES = "__pregel_ns_writes"
 

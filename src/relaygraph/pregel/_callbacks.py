@@ -5,13 +5,13 @@ it: the graph is one chain run (named after the graph, ``run_id`` taken from the
 ``ls_integration: langgraph`` metadata), and every node attempt is a child chain run tagged
 ``graph:step:N`` with the task's metadata. Inside a node, ``config["callbacks"]`` becomes the
 node run's ``seq:step:1`` child, so chat models, custom events and nested graphs called from
-the node are recorded under it. Streaming handlers (``astream_events``, ``astream_log``) are
-shown the node's return value as its single streamed chunk.
+the node are recorded under it. In async runs, streaming handlers (``astream_events``,
+``astream_log``) are shown the node's return value as its single streamed chunk.
 
 ``RunLoop`` asks for these hooks as ``SERVICE`` ops, so the sync driver calls the plain
-methods and the async driver awaits the ``a``-prefixed ones; what they record is decided once,
-in the ``_prepare_*`` helpers. LangChain is imported only here, and this module only when a
-run has callbacks.
+methods and the async driver awaits the ``a``-prefixed ones; what they record (names, tags,
+metadata, parents) is decided once, in the shared ``_*_manager`` helpers. LangChain is imported
+only here, and this module only when a run has callbacks.
 """
 
 from __future__ import annotations
@@ -43,11 +43,14 @@ _TO_METADATA = (
 
 
 def wants_tracing(config: dict[str, Any]) -> bool:
-    """Whether a run with this config records LangChain callback runs."""
-    callbacks = config.get("callbacks")
-    if isinstance(callbacks, BaseCallbackManager):
-        return bool(callbacks.handlers)
-    return bool(callbacks)
+    """Whether a run with this config records LangChain callback runs.
+
+    Only the engine's own stream-mode handlers (which need no runs) do not count.
+    """
+    return any(
+        not type(h).__module__.startswith("relaygraph.")
+        for h in _handlers_of(config.get("callbacks"))
+    )
 
 
 def _handlers_of(callbacks: Any) -> list[Any]:
@@ -137,19 +140,28 @@ class RunTracer:
     def _graph_output(self) -> Any:
         return self.loop.output()
 
-    def _branch_manager(self, task: Task, index: int) -> tuple[Any, Any]:
-        """The node run's child manager for the task's ``index``-th branch, and the branch."""
+    def _branch_manager(self, cls: type[Any], task: Task, index: int) -> tuple[Any, Any]:
+        """The callback manager for the task's ``index``-th branch, and the branch."""
         node = task.node
         branch = node.branches[index]
         # LangGraph's node sequence: the node, its state writer, its edge writer (if it has
         # static edges), then one step per branch.
         step = 3 + index + (1 if node.edge_writes else 0)
-        return self.node_runs[task.id].get_child(f"seq:step:{step}"), branch
+        config = self.loop.config_of(task)
+        manager = cls.configure(
+            inheritable_callbacks=self.node_runs[task.id].get_child(f"seq:step:{step}"),
+            inheritable_tags=config.get("tags"),
+            inheritable_metadata=config.get("metadata"),
+        )
+        return manager, branch
 
     @staticmethod
-    def _branch_name(branch: Any) -> str | None:
+    def _branch_name(branch: Any, is_async: bool) -> str | None:
         name = getattr(branch.path, "__name__", None)
-        return None if name is None or name == "<lambda>" else str(name)
+        if name is not None and name != "<lambda>":
+            return str(name)
+        # LangGraph's run for an anonymous routing function is named by its sync face only.
+        return None if is_async else "RunnableCallable"
 
     # == sync face =======================================================================
     def graph_start(self) -> None:
@@ -175,14 +187,10 @@ class RunTracer:
         self._node_started(task, run)
 
     def node_end(self, task: Task, output: Any) -> None:
-        """Show ``output`` to streaming handlers, then end the task's run."""
+        """End the task's run (the sync face streams nothing, as in LangGraph)."""
         run = self.node_runs.pop(task.id, None)
-        if run is None:
-            return
-        for h in _stream_handlers(run.handlers):
-            for _ in h.tap_output_iter(run.run_id, iter((output,))):
-                pass
-        run.on_chain_end(output)
+        if run is not None:
+            run.on_chain_end(output)
 
     def node_error(self, task: Task, error: BaseException) -> None:
         """End the task's run with ``error``."""
@@ -192,10 +200,8 @@ class RunTracer:
 
     def branch_start(self, task: Task, index: int, arg: Any) -> Any:
         """Start a run for a conditional edge of ``task``'s node; returns it."""
-        manager, branch = self._branch_manager(task, index)
-        return CallbackManager.configure(inheritable_callbacks=manager).on_chain_start(
-            None, arg, name=self._branch_name(branch)
-        )
+        manager, branch = self._branch_manager(CallbackManager, task, index)
+        return manager.on_chain_start(None, arg, name=self._branch_name(branch, False))
 
     def branch_end(self, run: Any, result: Any) -> None:
         """End a conditional edge's run with the routing function's result."""
@@ -229,7 +235,7 @@ class RunTracer:
         self._node_started(task, run)
 
     async def anode_end(self, task: Task, output: Any) -> None:
-        """Async ``node_end``."""
+        """Show ``output`` to streaming handlers as the run's one chunk, then end the run."""
         run = self.node_runs.pop(task.id, None)
         if run is None:
             return
@@ -246,10 +252,8 @@ class RunTracer:
 
     async def abranch_start(self, task: Task, index: int, arg: Any) -> Any:
         """Async ``branch_start``."""
-        manager, branch = self._branch_manager(task, index)
-        return await AsyncCallbackManager.configure(inheritable_callbacks=manager).on_chain_start(
-            None, arg, name=self._branch_name(branch)
-        )
+        manager, branch = self._branch_manager(AsyncCallbackManager, task, index)
+        return await manager.on_chain_start(None, arg, name=self._branch_name(branch, True))
 
     async def abranch_end(self, run: Any, result: Any) -> None:
         """Async ``branch_end``."""

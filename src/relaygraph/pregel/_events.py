@@ -101,10 +101,11 @@ def astream_events(
         raise NotImplementedError(
             f"astream_events(version={version!r}) is not supported; use 'v1' or 'v2'."
         )
-    events = _GraphRunnable(graph).astream_events(
+    runnable: Any = _GraphRunnable(graph)
+    events = runnable.astream_events(
         input,
         config,
-        version=version,  # type: ignore[arg-type]
+        version=version,
         include_names=include_names,
         include_types=include_types,
         include_tags=include_tags,
@@ -113,7 +114,7 @@ def astream_events(
         exclude_tags=exclude_tags,
         **kwargs,
     )
-    return events  # type: ignore[return-value]
+    return events  # type: ignore[no-any-return]
 
 
 def stream_events(

@@ -85,8 +85,7 @@ class RunLoop:
         self.interrupt_after = interrupt_after
         self.context = context
         self.store = store
-        # a subgraph without its own cache uses its parent's
-        self.cache = cache if cache is not None or parent is None else parent.loop.cache
+        self.cache = cache
         self.ns = ns
         self.parent = parent
         conf = config.get("configurable") or {}

@@ -758,6 +758,10 @@ class Pregel:
 
         return graph_view(self, xray=xray)
 
+    async def aget_graph(self, config: Any = None, *, xray: int | bool = False) -> Any:
+        """The async face of ``get_graph()`` (the view is built without I/O)."""
+        return self.get_graph(config, xray=xray)
+
     def get_subgraphs(
         self, *, namespace: str | None = None, recurse: bool = False
     ) -> Iterator[tuple[str, Any]]:

@@ -57,6 +57,7 @@ class InMemoryCache(BaseCache[ValueT]):
         now = time.time()
         encoded: list[tuple[Namespace, str, tuple[str, Any, float | None]]] = []
         for (ns, key), (value, ttl) in pairs.items():
+            payload: Any
             try:
                 kind, payload = self.serde.dumps_typed(value)
             except Exception:

@@ -111,6 +111,8 @@ def run_sync(loop: RunLoop) -> None:
     gen = loop.steps()
     send: Any = None
     saver = loop.checkpointer
+    background = _BackgroundWriter.for_loop(loop)
+    store: Any = background if background is not None else saver
     try:
         while True:
             op = gen.send(send)
@@ -119,15 +121,99 @@ def run_sync(loop: RunLoop) -> None:
                 _run_tasks_sync(loop, op[1])
                 send = None
             elif kind is PUT:
-                send = saver.put(*op[1:])
+                send = store.put(*op[1:])
             elif kind is LOAD:
                 send = saver.get_tuple(loop.load_config())
             elif kind is SERVICE:
                 send = getattr(op[1], op[2])(*op[3])
     except StopIteration:
         pass
+    finally:
+        if background is not None:
+            background.close()
     for op in loop.final_put():
         saver.put(*op[1:])
+
+
+class _BackgroundWriter:
+    """``durability="async"`` for savers with transactions: stores run on a writer thread.
+
+    Checkpoints and pending writes are queued in order and written by one thread while the
+    next step runs; whatever queued up meanwhile is written in one transaction (group
+    commit). ``close()`` waits for everything, so a run returns only once its state is
+    stored, and re-raises the first storage error.
+    """
+
+    __slots__ = ("_busy", "_closing", "_cond", "_error", "_queue", "_saver", "_thread")
+
+    @classmethod
+    def for_loop(cls, loop: RunLoop) -> _BackgroundWriter | None:
+        saver = loop.checkpointer
+        if saver is None or loop.durability != "async" or not hasattr(saver, "transaction"):
+            return None
+        writer = cls(saver)
+        loop.background_writer = writer
+        return writer
+
+    def __init__(self, saver: Any) -> None:
+        self._saver = saver
+        self._queue: list[tuple[str, tuple[Any, ...]]] = []
+        self._cond = threading.Condition()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._busy = False
+        self._closing = False
+
+    def put(self, *args: Any) -> None:
+        self._submit("put", args)
+
+    def put_writes(self, *args: Any) -> None:
+        self._submit("put_writes", args)
+
+    def _submit(self, method: str, args: tuple[Any, ...]) -> None:
+        if self._error is not None:
+            raise self._error
+        with self._cond:
+            self._queue.append((method, args))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._work, name="relaygraph-writer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _work(self) -> None:
+        saver = self._saver
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue, []
+                self._busy = True
+            try:
+                if self._error is None:
+                    if len(batch) == 1:
+                        getattr(saver, batch[0][0])(*batch[0][1])
+                    else:
+                        with saver.transaction():
+                            for method, args in batch:
+                                getattr(saver, method)(*args)
+            except BaseException as e:
+                self._error = e
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _run_task_sync(loop: RunLoop, task: Task) -> None:
@@ -164,7 +250,9 @@ def _drive_task_sync(loop: RunLoop, task: Task) -> None:
 
 def _save_writes_sync(loop: RunLoop, task: Task) -> None:
     if loop.checkpointer is not None and loop.durability != "exit" and loop.checkpoint_config:
-        loop.checkpointer.put_writes(loop.checkpoint_config, loop.writes_to_save(task), task.id)
+        (loop.background_writer or loop.checkpointer).put_writes(
+            loop.checkpoint_config, loop.writes_to_save(task), task.id
+        )
 
 
 class _Claim:

@@ -133,6 +133,8 @@ class RunLoop:
         self.n_failed = 0
         self.n_interrupted = 0
         self.resuming = False
+        self._snapshot: dict[str, Any] | None = None
+        self.background_writer: Any = None
         self.backpressure: tuple[Any, Any] | None = None
         self.updated: set[str] = set()
         self.tracer: Any = _hooks.new_tracer(self)
@@ -331,9 +333,7 @@ class RunLoop:
             "v": 1,
             "id": self.checkpoint_id,
             "ts": payloads.now_iso(),
-            "channel_values": {
-                k: v for k, ch in self.channels.items() if (v := ch.checkpoint()) is not MISSING
-            },
+            "channel_values": self._channel_values(updated),
             "channel_versions": dict(self.versions),
             "versions_seen": {},
             "updated_channels": sorted(updated),
@@ -357,6 +357,25 @@ class RunLoop:
         if self.checkpoint_events:
             shown_parent = None if self.durability == "exit" else parent_config
             self._emit_checkpoint(metadata, next_tasks, shown_parent, None)
+
+    def _channel_values(self, updated: set[str]) -> dict[str, Any]:
+        """Stored channel values, kept up to date from each step's updated channels."""
+        snap = self._snapshot
+        channels = self.channels
+        if snap is None:
+            snap = {k: v for k, ch in channels.items() if (v := ch.checkpoint()) is not MISSING}
+            self._snapshot = snap
+        else:
+            for k in updated:
+                ch = channels.get(k)
+                if ch is None:
+                    continue
+                v = ch.checkpoint()
+                if v is MISSING:
+                    snap.pop(k, None)
+                else:
+                    snap[k] = v
+        return dict(snap)
 
     def final_put(self) -> Generator[Op, Any, None]:
         """With ``durability="exit"``: store the last checkpoint when the run ends."""
@@ -513,6 +532,7 @@ class RunLoop:
     # == restore / resume =================================================================
     def _restore(self, saved: Any) -> None:
         g = self.graph
+        self._snapshot = None
         if saved is None:
             self.channels = new_channels(g.channels)
             self.updated = set()

@@ -68,6 +68,29 @@ class _SqliteBase(BlockingSaver):
         self.core = SqlCore(DIALECT, serde)
         self.serde = self.core.serde
         self.lock = threading.RLock()
+        self._batch = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run several saver calls as one transaction (one commit): group commit.
+
+        The engine uses it with ``durability="async"`` to store what queued up during a step.
+        """
+        with self.lock:
+            if self._batch:
+                yield
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._batch = True
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._batch = False
 
     def _run(self, plan: Plan[T], *, write: bool = True) -> T:
         """Run ``plan`` as one transaction, taken only when it needs one.
@@ -93,6 +116,10 @@ class _SqliteBase(BlockingSaver):
                         queued.append(op)
                         op = plan.send(None)
             except StopIteration as stop:
+                if self._batch:  # inside transaction(): its owner commits
+                    for q in queued:
+                        self._execute(q)
+                    return stop.value  # type: ignore[no-any-return]
                 try:
                     if len(queued) == 1 and not conn.in_transaction and _one_row(queued[0]):
                         self._execute(queued[0])
@@ -108,7 +135,7 @@ class _SqliteBase(BlockingSaver):
                     raise
                 return stop.value  # type: ignore[no-any-return]
             except BaseException:
-                if conn.in_transaction:
+                if conn.in_transaction and not self._batch:
                     conn.execute("ROLLBACK")
                 raise
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import inspect
 from collections.abc import Callable
@@ -70,6 +69,6 @@ def injected_kwargs(fn: Callable[..., Any]) -> tuple[str, ...]:
 def is_async_callable(fn: Any) -> bool:
     while isinstance(fn, __import__("functools").partial):
         fn = fn.func
-    return asyncio.iscoroutinefunction(fn) or (
-        callable(fn) and asyncio.iscoroutinefunction(type(fn).__call__)
+    return inspect.iscoroutinefunction(fn) or (
+        callable(fn) and inspect.iscoroutinefunction(type(fn).__call__)
     )

@@ -11,7 +11,6 @@ nodes run in the pool so they never block the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
 import os
@@ -20,11 +19,15 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relaygraph.pregel._algo import Task
 from relaygraph.pregel._context import TaskContext, set_current
 from relaygraph.pregel._loop import CALL, LOAD, PUT, RUN, SERVICE, SLEEP, RunLoop
+
+if TYPE_CHECKING:
+    pass
+
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -79,6 +82,8 @@ def _node_call(loop: RunLoop, task: Task, tc: TaskContext, is_async: bool) -> An
 
 def run_coroutine_sync(coro: Awaitable[Any]) -> Any:
     """Run a coroutine to completion from sync code (an async node in ``invoke``)."""
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -88,6 +93,8 @@ def run_coroutine_sync(coro: Awaitable[Any]) -> Any:
     ctx = contextvars.copy_context()
 
     def target() -> None:
+        import asyncio
+
         try:
             result.append(ctx.run(asyncio.run, _as_coro(coro)))
         except BaseException as e:
@@ -344,6 +351,8 @@ async def run_async(
 
 
 async def _run_task_async(loop: RunLoop, task: Task) -> None:
+    import asyncio
+
     ctx = contextvars.copy_context()
     tc = ctx.run(_enter_task, loop, task)
     gen = loop.task_steps(task)
@@ -396,6 +405,8 @@ def _call_sync_node(loop: RunLoop, task: Task, tc: TaskContext) -> Any:
 
 async def _in_context(ctx: contextvars.Context, aw: Awaitable[Any]) -> Any:
     """Await ``aw`` as a task running in ``ctx`` (so context variables stay per task)."""
+    import asyncio
+
     if not inspect.isawaitable(aw):
         return aw
     return await ctx.run(asyncio.ensure_future, _as_coro(aw))
@@ -446,6 +457,8 @@ async def _save_writes_async(loop: RunLoop, task: Task) -> None:
 
 
 async def _run_tasks_async(loop: RunLoop, tasks: list[Task]) -> None:
+    import asyncio
+
     if len(tasks) == 1:
         task = tasks[0]
         await _run_task_async(loop, task)

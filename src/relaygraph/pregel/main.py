@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import threading
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relaygraph.constants import END, INTERRUPT, MISSING, START
 from relaygraph.errors import InvalidUpdateError
@@ -20,6 +19,10 @@ from relaygraph.stream import _format as fmt
 from relaygraph.stream._channel import DEFAULT_MAXSIZE, EventChannel, StreamClosed
 from relaygraph.stream._emit import Emitter, Target
 from relaygraph.types import GraphOutput, PregelTask, StateSnapshot
+
+if TYPE_CHECKING:
+    pass
+
 
 _DEFAULT_RECURSION_LIMIT = 25
 
@@ -283,6 +286,8 @@ class Pregel:
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
         """The async face of ``stream()``: the run is a task on the running event loop."""
+        import asyncio
+
         control = kwargs.pop("control", None)
         durability = _pop_deprecated(kwargs) or durability
         modes, tagged, printed, version = self._stream_setup(
@@ -305,6 +310,8 @@ class Pregel:
         shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
 
         async def produce() -> None:
+            import asyncio
+
             try:
                 await run_async(loop, channel.wait_writable, channel.is_full)
             except StreamClosed:

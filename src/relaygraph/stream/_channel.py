@@ -13,12 +13,15 @@ awaits ``wait_writable()`` between steps and pauses node coroutines at their nex
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+
 
 DEFAULT_MAXSIZE = 4096
 
@@ -44,6 +47,7 @@ class EventChannel:
     )
 
     def __init__(self, maxsize: int = DEFAULT_MAXSIZE) -> None:
+
         self.buf: deque[Any] = deque()
         self.high = max(2, maxsize)
         self.attention = False
@@ -112,6 +116,8 @@ class EventChannel:
 
     async def wait_writable(self) -> None:
         """For a producer on the consumer's event loop: wait until the buffer has room."""
+        import asyncio
+
         while len(self.buf) >= self.high and not self.closed:
             fut = asyncio.get_running_loop().create_future()
             self._async_prod_waiter = fut
@@ -225,6 +231,8 @@ class EventChannel:
 
     def bind_loop(self) -> None:
         """Record the running event loop as the consumer's (call before producers start)."""
+        import asyncio
+
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
 

@@ -21,8 +21,8 @@ import gc
 import importlib
 import itertools
 import operator
-import statistics
 import os
+import statistics
 import subprocess
 import sys
 import time

@@ -369,34 +369,12 @@ class Pregel:
         **kwargs: Any,
     ) -> Any:
         """Run the graph to the end and return its output (the final state by default)."""
-        if stream_mode != "values":
-            return list(
-                self.stream(
-                    input,
-                    config,
-                    context=context,
-                    stream_mode=stream_mode,
-                    print_mode=print_mode,
-                    output_keys=output_keys,
-                    interrupt_before=interrupt_before,
-                    interrupt_after=interrupt_after,
-                    durability=durability,
-                    version=version,
-                    **kwargs,
-                )
-            )
-        loop = self._invoke_loop(
-            input,
-            config,
-            context,
-            print_mode,
-            output_keys,
-            interrupt_before,
-            interrupt_after,
-            durability,
-            version,
-            kwargs,
+        opts = _run_options(
+            context, print_mode, output_keys, interrupt_before, interrupt_after, durability, version
         )
+        if stream_mode != "values":
+            return list(self.stream(input, config, stream_mode=stream_mode, **opts, **kwargs))
+        loop = self._invoke_loop(input, config, opts, kwargs)
         run_sync(loop)
         return self._invoke_result(loop, version)
 
@@ -416,66 +394,34 @@ class Pregel:
         **kwargs: Any,
     ) -> Any:
         """The async face of ``invoke()``."""
-        if stream_mode != "values":
-            return [
-                c
-                async for c in self.astream(
-                    input,
-                    config,
-                    context=context,
-                    stream_mode=stream_mode,
-                    print_mode=print_mode,
-                    output_keys=output_keys,
-                    interrupt_before=interrupt_before,
-                    interrupt_after=interrupt_after,
-                    durability=durability,
-                    version=version,
-                    **kwargs,
-                )
-            ]
-        loop = self._invoke_loop(
-            input,
-            config,
-            context,
-            print_mode,
-            output_keys,
-            interrupt_before,
-            interrupt_after,
-            durability,
-            version,
-            kwargs,
+        opts = _run_options(
+            context, print_mode, output_keys, interrupt_before, interrupt_after, durability, version
         )
+        if stream_mode != "values":
+            stream = self.astream(input, config, stream_mode=stream_mode, **opts, **kwargs)
+            return [c async for c in stream]
+        loop = self._invoke_loop(input, config, opts, kwargs)
         await run_async(loop)
         return self._invoke_result(loop, version)
 
     def _invoke_loop(
-        self,
-        input: Any,
-        config: Any,
-        context: Any,
-        print_mode: Any,
-        output_keys: Any,
-        interrupt_before: Any,
-        interrupt_after: Any,
-        durability: Any,
-        version: Any,
-        kwargs: dict[str, Any],
+        self, input: Any, config: Any, opts: dict[str, Any], kwargs: dict[str, Any]
     ) -> RunLoop:
         control = kwargs.pop("control", None)
-        durability = _pop_deprecated(kwargs) or durability
+        durability = _pop_deprecated(kwargs) or opts["durability"]
         if kwargs:
             raise TypeError(f"invoke() got unexpected keyword arguments: {sorted(kwargs)}")
-        fmt.check_version(version)
-        printed, _ = fmt.parse_modes(print_mode or [], "values")
+        fmt.check_version(opts["version"])
+        printed, _ = fmt.parse_modes(opts["print_mode"] or [], "values")
         own = Target(frozenset(printed), _printer, False) if printed else None
         return self._make_loop(
             input,
             config,
             own=own,
-            context=context,
-            output_keys=output_keys,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
+            context=opts["context"],
+            output_keys=opts["output_keys"],
+            interrupt_before=opts["interrupt_before"],
+            interrupt_after=opts["interrupt_after"],
             durability=durability,
             control=control,
         )
@@ -792,6 +738,27 @@ class Pregel:
         if "recursion_limit" in kwargs or config:
             pass
         return clone
+
+
+def _run_options(
+    context: Any,
+    print_mode: Any,
+    output_keys: Any,
+    interrupt_before: Any,
+    interrupt_after: Any,
+    durability: Any,
+    version: Any,
+) -> dict[str, Any]:
+    """The run options ``invoke``/``ainvoke`` share with ``stream``, as keyword arguments."""
+    return {
+        "context": context,
+        "print_mode": print_mode,
+        "output_keys": output_keys,
+        "interrupt_before": interrupt_before,
+        "interrupt_after": interrupt_after,
+        "durability": durability,
+        "version": version,
+    }
 
 
 def _pop_deprecated(kwargs: dict[str, Any]) -> str | None:

@@ -48,12 +48,12 @@ _STATUS_BY_TYPE = {
 
 
 def status_for(exc: BaseException) -> int:
-    """The status for an engine error raised while serving a finite request (state update,
-    history...): the first class in its MRO found in the table, else 500."""
+    """The status for an engine error raised while serving a request the client shaped
+    (state update, history...): the first class in its MRO found in the table, else 400."""
     if isinstance(exc, HTTPError):
         return exc.status
     for cls in type(exc).__mro__:
         status = _STATUS_BY_TYPE.get(cls.__name__)
         if status is not None:
             return status
-    return 500
+    return 400

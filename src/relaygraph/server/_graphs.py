@@ -73,7 +73,9 @@ def read_project(path: Path) -> ProjectConfig:
         if isinstance(spec, dict):
             spec = spec.get("path")
         if not isinstance(spec, str) or ":" not in spec:
-            raise GraphLoadError(f"graph {name!r}: expected 'path/to/file.py:attribute', got {spec!r}")
+            raise GraphLoadError(
+                f"graph {name!r}: expected 'path/to/file.py:attribute', got {spec!r}"
+            )
         graphs[str(name)] = spec
     deps = doc.get("dependencies") or []
     dependencies = tuple(
@@ -155,6 +157,10 @@ class GraphRegistry:
         bound = copy.copy(graph)
         bound.checkpointer = checkpointer
         return bound
+
+    def bound(self, checkpointer: Any) -> GraphRegistry:
+        """The same graphs, each checkpointing to ``checkpointer``."""
+        return GraphRegistry({k: self.bind(g, checkpointer) for k, g in self._graphs.items()})
 
     def __contains__(self, graph_id: object) -> bool:
         return graph_id in self._graphs

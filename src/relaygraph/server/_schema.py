@@ -37,7 +37,9 @@ _TYPES: dict[str, Any] = {
 
 
 class _Failure(Exception):
-    def __init__(self, message: str, keyword: str, schema_path: list[Any], path: list[Any], value: Any):
+    def __init__(
+        self, message: str, keyword: str, schema_path: list[Any], path: list[Any], value: Any
+    ):
         super().__init__(message)
         self.message, self.keyword = message, keyword
         self.schema_path, self.path, self.value = schema_path, path, value
@@ -102,7 +104,11 @@ class OpenAPI:
                 raise _Failure(f"{_show(value)} is not of type {shown}", "type", spath, path, value)
         if "enum" in schema and value not in schema["enum"]:
             raise _Failure(
-                f"{_show(value)} is not one of {_candidates(schema['enum'])}", "enum", spath, path, value
+                f"{_show(value)} is not one of {_candidates(schema['enum'])}",
+                "enum",
+                spath,
+                path,
+                value,
             )
         for key in ("anyOf", "oneOf"):
             options = schema.get(key)
@@ -113,7 +119,10 @@ class OpenAPI:
                 how = "any" if hits == 0 else "exactly one"
                 raise _Failure(
                     f"{_show(value)} is not valid under {how} of the schemas listed in the {key!r} keyword",
-                    key, spath, path, value,
+                    key,
+                    spath,
+                    path,
+                    value,
                 )
         yield_failures = list(self._bounds(value, schema, spath, path))
         if yield_failures:
@@ -121,7 +130,9 @@ class OpenAPI:
         if isinstance(value, dict):
             for name in schema.get("required", ()):
                 if name not in value:
-                    raise _Failure(f"{_show(name)} is a required property", "required", spath, path, value)
+                    raise _Failure(
+                        f"{_show(name)} is a required property", "required", spath, path, value
+                    )
             for name, sub in (schema.get("properties") or {}).items():
                 if name in value:
                     self._check(value[name], sub, [*spath, "properties", name], [*path, name])
@@ -129,19 +140,35 @@ class OpenAPI:
             for i, item in enumerate(value):
                 self._check(item, schema["items"], [*spath, "items"], [*path, i])
 
-    def _bounds(self, value: Any, schema: dict[str, Any], spath: list[Any], path: list[Any]) -> Iterator[_Failure]:
+    def _bounds(
+        self, value: Any, schema: dict[str, Any], spath: list[Any], path: list[Any]
+    ) -> Iterator[_Failure]:
         if _TYPES["number"](value):
             if "minimum" in schema and value < schema["minimum"]:
-                yield _Failure(f"{_show(value)} is less than the minimum of {schema['minimum']}", "minimum", spath, path, value)
+                yield _Failure(
+                    f"{_show(value)} is less than the minimum of {schema['minimum']}",
+                    "minimum",
+                    spath,
+                    path,
+                    value,
+                )
             if "maximum" in schema and value > schema["maximum"]:
-                yield _Failure(f"{_show(value)} is greater than the maximum of {schema['maximum']}", "maximum", spath, path, value)
+                yield _Failure(
+                    f"{_show(value)} is greater than the maximum of {schema['maximum']}",
+                    "maximum",
+                    spath,
+                    path,
+                    value,
+                )
         elif isinstance(value, str):
             if "maxLength" in schema and len(value) > schema["maxLength"]:
                 yield _Failure(f"{_show(value)} is too long", "maxLength", spath, path, value)
             if "minLength" in schema and len(value) < schema["minLength"]:
                 yield _Failure(f"{_show(value)} is too short", "minLength", spath, path, value)
             if schema.get("format") == "uuid" and not _is_uuid(value):
-                yield _Failure(f"{_show(value)} is not a {_show('uuid')}", "format", spath, path, value)
+                yield _Failure(
+                    f"{_show(value)} is not a {_show('uuid')}", "format", spath, path, value
+                )
         elif isinstance(value, list) and "minItems" in schema and len(value) < schema["minItems"]:
             yield _Failure(f"{_show(value)} should be non-empty", "minItems", spath, path, value)
 

@@ -43,7 +43,7 @@ class ServerSettings:
             raw = env.get(f"RELAYGRAPH_{field.name.upper()}")
             if raw is None:
                 continue
-            kind = type(field.default)
+            kind: type = type(field.default)
             if kind is bool:
                 values[field.name] = raw.lower() in ("1", "true", "yes", "on")
             elif field.name in ("config", "data_dir"):

@@ -1,0 +1,127 @@
+"""``relaygraph``: serve the graphs of a ``langgraph.json`` over the LangGraph Platform API,
+and talk to such a server from the terminal.
+
+relaygraph dev                 # 127.0.0.1:2024, SQLite in ./.relaygraph/
+relaygraph serve --port 8000   # the same server, configured by flags or RELAYGRAPH_* env
+relaygraph runs stream agent --input '{"topic": "cats"}' --mode updates,custom
+relaygraph threads list|get|state
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+_EPILOG = """\
+Every flag also reads an environment variable (RELAYGRAPH_<FLAG>, e.g. RELAYGRAPH_API_KEY,
+RELAYGRAPH_PORT, RELAYGRAPH_DATA_DIR, RELAYGRAPH_N_JOBS); a flag wins over the variable.
+The official SDKs work unchanged:  get_client(url="http://127.0.0.1:2024")"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relaygraph",
+        description="Serve relaygraph graphs over the LangGraph Platform wire protocol, "
+        "or drive such a server from the terminal.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, host, port, text in (
+        ("dev", "127.0.0.1", 2024, "run a local development server (127.0.0.1:2024)"),
+        ("serve", "0.0.0.0", 8000, "run the server for deployment (0.0.0.0:8000)"),
+    ):
+        sub = commands.add_parser(
+            name,
+            help=text,
+            description=f"{text[0].upper()}{text[1:]}. Graphs come from langgraph.json.",
+            epilog=_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument(
+            "--config", type=Path, help="path to langgraph.json (default: ./langgraph.json)"
+        )
+        sub.add_argument("--host", help=f"interface to bind (default: {host})")
+        sub.add_argument("--port", type=int, help=f"port to bind (default: {port})")
+        sub.add_argument(
+            "--data-dir", type=Path, help="where the SQLite databases live (default: ./.relaygraph)"
+        )
+        sub.add_argument(
+            "--api-key", help="require this key in the x-api-key header (all routes but /ok)"
+        )
+        sub.add_argument("--n-jobs", type=int, help="runs executed at once (default: 10)")
+        sub.add_argument(
+            "--event-retention",
+            type=float,
+            metavar="SECONDS",
+            help="keep finished runs' event logs joinable this long (default: 86400)",
+        )
+        sub.add_argument(
+            "--log-level", choices=["debug", "info", "warning", "error"], help="default: info"
+        )
+        sub.add_argument("--no-access-log", action="store_true", help="do not log each request")
+        sub.set_defaults(default_host=host, default_port=port)
+    from relaygraph.client.cli import add_client_commands
+
+    add_client_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``relaygraph`` command."""
+    args = _parser().parse_args(argv)
+    client_command = getattr(args, "client_command", None)
+    if client_command is not None:
+        return int(client_command(args))
+    from relaygraph.server import GraphLoadError, ServerSettings, create_app
+    from relaygraph.server._logging import log_config
+
+    env = dict(os.environ)
+    env.setdefault("RELAYGRAPH_HOST", args.default_host)
+    env.setdefault("RELAYGRAPH_PORT", str(args.default_port))
+    settings = ServerSettings.from_env(
+        env,
+        config=args.config,
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        api_key=args.api_key,
+        n_jobs=args.n_jobs,
+        event_retention_s=args.event_retention,
+        log_level=args.log_level,
+        access_log=False if args.no_access_log else None,
+    )
+    try:
+        app = create_app(settings)
+    except GraphLoadError as exc:
+        print(f"relaygraph: error: {exc}", file=sys.stderr)
+        return 1
+    import uvicorn
+
+    print(
+        f"relaygraph {args.command}: serving {settings.config} at http://{settings.host}:{settings.port}"
+        f" (docs: /docs)",
+        file=sys.stderr,
+        flush=True,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=log_config(settings.log_level),
+            access_log=settings.access_log,
+            timeout_graceful_shutdown=5,
+        )
+    )
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

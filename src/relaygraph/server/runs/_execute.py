@@ -1,0 +1,231 @@
+"""Executing one claimed run: stream the graph into the run's event log, then record the
+outcome on the run and its thread.
+
+The order at the end is fixed: the run's status becomes terminal, the thread is updated, and
+only then is the log closed (which ends every stream on it), so a client that checks the run
+after its stream closes always sees a terminal status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from relaygraph.server import _json
+from relaygraph.server._graphs import GraphRegistry
+from relaygraph.server._ids import now_iso
+from relaygraph.server._metrics import Metrics
+from relaygraph.server._resources import interrupts_json
+from relaygraph.server.runs._handles import CANCEL_MESSAGES, RunHandle
+from relaygraph.server.runs._modes import WireEmitter, engine_modes
+from relaygraph.server.runs._rollback import rollback_thread
+from relaygraph.server.runs._stream import EventLog
+from relaygraph.server.storage import Row, Storage
+
+__all__ = ["RunExecutor", "to_command"]
+
+logger = logging.getLogger("relaygraph.server.runs")
+
+
+def to_command(command: dict[str, Any]) -> Any:
+    """A wire ``command`` (``{resume?, update?, goto?}``) as the engine's ``Command``."""
+    from relaygraph.types import Command, Send
+
+    def target(goto: Any) -> Any:
+        if isinstance(goto, dict) and "node" in goto:
+            return Send(goto["node"], goto.get("input"))
+        return goto
+
+    goto = command.get("goto")
+    if isinstance(goto, list):
+        goto = [target(g) for g in goto]
+    elif goto is not None:
+        goto = target(goto)
+    return Command(
+        resume=command.get("resume"), update=command.get("update"), goto=goto if goto else ()
+    )
+
+
+def _cancelled(handle: RunHandle) -> tuple[str, Row]:
+    reason = handle.cancel_reason or "interrupt"
+    name, message = CANCEL_MESSAGES.get(reason, CANCEL_MESSAGES["interrupt"])
+    return ("rollback" if reason == "rollback" else "interrupted"), {
+        "error": name,
+        "message": message,
+    }
+
+
+class RunExecutor:
+    """Runs claimed runs against the loaded graphs."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        graphs: GraphRegistry,
+        log: EventLog,
+        saver: Any,
+        metrics: Metrics,
+        after_run: Callable[[Row], Any] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.graphs = graphs
+        self.log = log
+        self.saver = saver
+        self.metrics = metrics
+        self.after_run = after_run
+
+    async def execute(self, run: Row, handle: RunHandle) -> None:
+        """Execute ``run`` to its end (or cancellation); never raises."""
+        run_id = run["run_id"]
+        stream = self.log.open(run_id)
+        dumps = _json.dumps
+
+        def publish(name: str, data: Any) -> None:
+            stream.publish(name, dumps(data))
+
+        publish("metadata", {"run_id": run_id, "attempt": 1})
+        self.metrics.runs_started += 1
+        status, error = "success", None
+        graph: Any = None
+        try:
+            graph = self.graphs.get(run["metadata"]["graph_id"])
+            await self._stream(graph, run, publish)
+        except asyncio.CancelledError:
+            status, error = _cancelled(handle)
+        except Exception as exc:
+            status = "error"
+            error = _json.error_body(exc)
+            publish("error", error)
+            logger.info("run failed", extra={"run_id": run_id, "error": error})
+        await self.conclude(run, graph, status, error, handle)
+
+    async def abandon(self, run: Row, handle: RunHandle) -> None:
+        """Record a run cancelled before its execution began."""
+        status, error = _cancelled(handle)
+        graph = (
+            self.graphs.get(run["metadata"]["graph_id"])
+            if run["metadata"].get("graph_id") in self.graphs
+            else None
+        )
+        await self.conclude(run, graph, status, error, handle)
+
+    async def conclude(
+        self, run: Row, graph: Any, status: str, error: Row | None, handle: RunHandle
+    ) -> None:
+        """Make the run terminal, update its thread, then end its event log."""
+        outcome: Any = None
+        try:
+            outcome = await self._finish(run, graph, status, error, handle)
+        except Exception:  # pragma: no cover - storage failure while finishing
+            logger.exception("finishing run failed", extra={"run_id": run["run_id"]})
+        finally:
+            await self.log.close(run["run_id"], outcome if outcome is not None else {})
+            self.metrics.count_end(status)
+        if self.after_run is not None:
+            await self.after_run(run)
+
+    async def _stream(self, graph: Any, run: Row, publish: Callable[[str, Any], None]) -> None:
+        kwargs = run["kwargs"]
+        wire_modes = kwargs.get("stream_mode") or ["values"]
+        subgraphs = bool(kwargs.get("subgraphs"))
+        emitter = WireEmitter(wire_modes, subgraphs, publish)
+        feed = emitter.feed
+        modes = engine_modes(wire_modes)
+        command = kwargs.get("command")
+        graph_input = to_command(command) if command else kwargs.get("input")
+        options: dict[str, Any] = {
+            "context": kwargs.get("context") or None,
+            "interrupt_before": kwargs.get("interrupt_before"),
+            "interrupt_after": kwargs.get("interrupt_after"),
+            "durability": kwargs.get("durability"),
+            "subgraphs": subgraphs,
+        }
+        config = kwargs["config"]
+        if "events" in wire_modes:
+            await self._stream_events(graph, graph_input, config, modes, options, publish, feed)
+            return
+        if subgraphs:
+            async for ns, mode, payload in graph.astream(
+                graph_input, config, stream_mode=modes, **options
+            ):
+                feed(ns, mode, payload)
+        else:
+            async for mode, payload in graph.astream(
+                graph_input, config, stream_mode=modes, **options
+            ):
+                feed((), mode, payload)
+
+    async def _stream_events(
+        self,
+        graph: Any,
+        graph_input: Any,
+        config: Row,
+        modes: list[str],
+        options: dict[str, Any],
+        publish: Callable[[str, Any], None],
+        feed: Callable[[tuple[str, ...], str, Any], None],
+    ) -> None:
+        subgraphs = options["subgraphs"]
+        events = graph.astream_events(
+            graph_input, config, version="v2", stream_mode=modes or ["values"], **options
+        )
+        async for event in events:
+            if event.get("event") == "on_chain_stream" and not event.get("parent_ids"):
+                chunk = event["data"]["chunk"]
+                if subgraphs:
+                    feed(*chunk)
+                else:
+                    feed((), *chunk)
+                continue
+            publish("events", event)
+
+    async def _finish(
+        self, run: Row, graph: Any, status: str, error: Row | None, handle: RunHandle
+    ) -> Any:
+        run_id, thread_id = run["run_id"], run["thread_id"]
+        if status == "rollback" and graph is not None:
+            await rollback_thread(self.saver, thread_id, handle.started_at)
+        stamp = now_iso()
+        thread: Row = {"updated_at": stamp, "state_updated_at": stamp, "error": error}
+        values: Any = None
+        interrupts: list[Any] = []
+        if graph is not None:
+            try:
+                snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
+            except Exception:  # a broken checkpoint leaves the thread's values as they were
+                snapshot = None
+            if snapshot is not None:
+                values = _json.plain(snapshot.values) if snapshot.metadata is not None else None
+                by_task = {
+                    t.id: interrupts_json(t.interrupts) for t in snapshot.tasks if t.interrupts
+                }
+                interrupts = [i for items in by_task.values() for i in items]
+                thread.update(values=values, interrupts=by_task)
+                if status in ("success", "error"):
+                    next_nodes = bool(snapshot.next)
+                    thread["status"] = (
+                        "error" if status == "error" else "interrupted" if next_nodes else "idle"
+                    )
+        if status == "interrupted":
+            thread["status"] = "interrupted"
+        elif status == "rollback":
+            thread["status"] = "idle"
+        thread.setdefault("status", "error" if status == "error" else "idle")
+        if any(r["run_id"] != run_id for r in await self.storage.inflight_runs(thread_id)):
+            thread["status"] = "busy"
+        if status == "rollback":
+            await self.storage.delete_run(run_id)
+            await self.storage.update_thread(thread_id, thread)
+        else:
+            await self.storage.finish_run(
+                run_id, status, time.time(), {"thread_id": thread_id, **thread}
+            )
+        if status == "error":
+            return {"__error__": error}
+        out = dict(values) if isinstance(values, dict) else {} if values is None else values
+        if interrupts and isinstance(out, dict):
+            out["__interrupt__"] = interrupts
+        return out

@@ -1,0 +1,354 @@
+"""``SqliteStorage``: the default backend, one SQLite file in WAL mode.
+
+Statements run inline on the event loop's thread: each is a short indexed lookup or a small
+write (WAL, ``synchronous=NORMAL``, so no fsync per commit), cheaper than a hop to a worker
+thread. Because no ``await`` separates a read from the write that follows it, ``claim_run``
+is atomic among the coroutines of one process; the partial unique index on running runs
+backs the one-active-run-per-thread rule in the database itself.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from relaygraph.server import _json
+from relaygraph.server._ids import now_iso
+from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
+from relaygraph.server.storage._named import load_queries
+
+__all__ = ["SqliteStorage"]
+
+Q = load_queries("relaygraph.server.storage", "sqlite.sql")
+
+_JSON_COLUMNS = frozenset(
+    ("config", "context", "metadata", "state_values", "error", "interrupts", "kwargs")
+)
+
+
+def _contains(doc: str | None, subset: str) -> bool:
+    if doc is None:
+        return False
+    return Storage.contains(_json.loads(doc), _json.loads(subset))
+
+
+def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
+    out: Row = {}
+    for (name, *_), value in zip(cursor.description, values, strict=True):
+        if name in _JSON_COLUMNS and value is not None:
+            value = _json.loads(value)
+        out["values" if name == "state_values" else name] = value
+    return out
+
+
+def _enc(value: Any) -> str | None:
+    return None if value is None else _json.dumps(value).decode()
+
+
+class SqliteStorage(Storage):
+    """Storage on the SQLite file ``path`` (``":memory:"`` for a throwaway one)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteStorage.setup() was not awaited")
+        return self._db
+
+    async def setup(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.create_function("rg_contains", 2, _contains, deterministic=True)
+        db.row_factory = _row
+        db.executescript(Q["schema"])
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _one(self, name: str, params: Any) -> Row | None:
+        row: Row | None = self.db.execute(Q[name], params).fetchone()
+        return row
+
+    def _scalar(self, name: str, params: Any) -> Any:
+        cur = self.db.execute(Q[name], params)
+        cur.row_factory = None  # type: ignore[assignment]
+        row = cur.fetchone()
+        return row[0] if row else None
+
+    # == assistants ====================================================================
+    @staticmethod
+    def _assistant_params(row: Row) -> dict[str, Any]:
+        return {
+            "assistant_id": row["assistant_id"],
+            "graph_id": row["graph_id"],
+            "name": row["name"],
+            "description": row.get("description"),
+            "config": _enc(row.get("config") or {}),
+            "context": _enc(row.get("context") or {}),
+            "metadata": _enc(row.get("metadata") or {}),
+            "version": row.get("version", 1),
+            "created_at": row["created_at"],
+            "updated_at": row.get("updated_at", row["created_at"]),
+        }
+
+    async def create_assistant(self, row: Row) -> bool:
+        params = self._assistant_params(row)
+        with self._tx() as db:
+            if db.execute(Q["insert_assistant"], params).rowcount == 0:
+                return False
+            db.execute(Q["insert_assistant_version"], params)
+        return True
+
+    async def get_assistant(self, assistant_id: str) -> Row | None:
+        return self._one("get_assistant", (assistant_id,))
+
+    async def add_assistant_version(self, row: Row) -> None:
+        params = self._assistant_params(row)
+        with self._tx() as db:
+            db.execute(Q["insert_assistant_version"], params)
+            db.execute(Q["set_assistant"], params)
+
+    async def list_assistant_versions(
+        self, assistant_id: str, metadata: Row | None, limit: int, offset: int
+    ) -> list[Row]:
+        params = {
+            "assistant_id": assistant_id,
+            "metadata": _enc(metadata),
+            "limit": limit,
+            "offset": offset,
+        }
+        return list(self.db.execute(Q["list_assistant_versions"], params))
+
+    async def set_assistant_version(self, assistant_id: str, version: int) -> Row | None:
+        found = self._one("get_assistant_version", (assistant_id, version))
+        if found is None:
+            return None
+        params = self._assistant_params({**found, "updated_at": now_iso()})
+        self.db.execute(Q["set_assistant"], params)
+        return await self.get_assistant(assistant_id)
+
+    async def delete_assistant(self, assistant_id: str) -> bool:
+        with self._tx() as db:
+            gone = db.execute(Q["delete_assistant"], (assistant_id,)).rowcount > 0
+            db.execute(Q["delete_assistant_versions"], (assistant_id,))
+        return gone
+
+    async def search_assistants(
+        self,
+        *,
+        graph_id: str | None,
+        name: str | None,
+        metadata: Row | None,
+        limit: int,
+        offset: int,
+        sort_by: str,
+        descending: bool,
+    ) -> SearchPage:
+        params = {
+            "graph_id": graph_id,
+            "name": name,
+            "metadata": _enc(metadata),
+            "limit": limit,
+            "offset": offset,
+            "sort_by": sort_by,
+            "descending": descending,
+        }
+        rows = list(self.db.execute(Q["search_assistants"], params))
+        total = rows[0]["total"] if rows else self._scalar("count_assistants", params)
+        for r in rows:
+            r.pop("total", None)
+        return rows, int(total or 0)
+
+    # == threads =======================================================================
+    async def create_thread(self, row: Row) -> bool:
+        params = {
+            "thread_id": row["thread_id"],
+            "created_at": row["created_at"],
+            "updated_at": row.get("updated_at", row["created_at"]),
+            "state_updated_at": row.get("state_updated_at", row["created_at"]),
+            "metadata": _enc(row.get("metadata") or {}),
+            "status": row.get("status", "idle"),
+            "config": _enc(row.get("config") or {}),
+            "values": _enc(row.get("values")),
+            "error": _enc(row.get("error")),
+            "interrupts": _enc(row.get("interrupts") or {}),
+        }
+        return self.db.execute(Q["insert_thread"], params).rowcount > 0
+
+    async def get_thread(self, thread_id: str) -> Row | None:
+        return self._one("get_thread", (thread_id,))
+
+    async def update_thread(self, thread_id: str, fields: Row) -> None:
+        self.db.execute(Q["update_thread"], self._thread_params(thread_id, fields))
+
+    @staticmethod
+    def _thread_params(thread_id: str, fields: Row) -> dict[str, Any]:
+        return {
+            "thread_id": thread_id,
+            "metadata": _enc(fields.get("metadata")),
+            "status": fields.get("status"),
+            "config": _enc(fields.get("config")),
+            "set_values": "values" in fields,
+            "values": _enc(fields.get("values")),
+            "set_error": "error" in fields,
+            "error": _enc(fields.get("error")),
+            "interrupts": _enc(fields.get("interrupts")),
+            "updated_at": fields.get("updated_at"),
+            "state_updated_at": fields.get("state_updated_at"),
+        }
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        with self._tx() as db:
+            db.execute(Q["delete_thread_events"], (thread_id,))
+            db.execute(Q["delete_thread_runs"], (thread_id,))
+            return db.execute(Q["delete_thread"], (thread_id,)).rowcount > 0
+
+    async def search_threads(
+        self,
+        *,
+        ids: Sequence[str] | None,
+        metadata: Row | None,
+        values: Row | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+        sort_by: str,
+        descending: bool,
+    ) -> SearchPage:
+        params = {
+            "ids": _enc(list(ids)) if ids is not None else None,
+            "metadata": _enc(metadata),
+            "values": _enc(values),
+            "status": status,
+            "limit": limit,
+            "offset": offset,
+            "sort_by": sort_by,
+            "descending": descending,
+        }
+        rows = list(self.db.execute(Q["search_threads"], params))
+        total = rows[0]["total"] if rows else self._scalar("count_threads", params)
+        for r in rows:
+            r.pop("total", None)
+        return rows, int(total or 0)
+
+    # == runs ==========================================================================
+    async def create_run(self, row: Row, *, thread_status: str = "busy") -> None:
+        with self._tx() as db:
+            db.execute(
+                Q["insert_run"],
+                {
+                    "run_id": row["run_id"],
+                    "thread_id": row["thread_id"],
+                    "assistant_id": row["assistant_id"],
+                    "metadata": _enc(row.get("metadata") or {}),
+                    "kwargs": _enc(row.get("kwargs") or {}),
+                    "multitask_strategy": row.get("multitask_strategy") or "enqueue",
+                    "created_at": row["created_at"],
+                    "updated_at": row.get("updated_at", row["created_at"]),
+                    "run_at": row["run_at"],
+                },
+            )
+            db.execute(
+                Q["set_thread_status"],
+                {
+                    "thread_id": row["thread_id"],
+                    "status": thread_status,
+                    "updated_at": row["created_at"],
+                },
+            )
+
+    async def get_run(self, run_id: str) -> Row | None:
+        return self._one("get_run", (run_id,))
+
+    async def list_runs(
+        self, thread_id: str, *, limit: int, offset: int, status: str | None
+    ) -> list[Row]:
+        params = {"thread_id": thread_id, "status": status, "limit": limit, "offset": offset}
+        return list(self.db.execute(Q["list_runs"], params))
+
+    async def inflight_runs(self, thread_id: str) -> list[Row]:
+        return list(self.db.execute(Q["inflight_runs"], (thread_id,)))
+
+    async def claim_run(self, now: float) -> Row | None:
+        row = self._one("claim_candidate", {"now": now})
+        if row is None:
+            return None
+        try:
+            changed = self.db.execute(
+                Q["mark_running"], {"run_id": row["run_id"], "updated_at": now_iso()}
+            ).rowcount
+        except sqlite3.IntegrityError:  # another run of the thread is running
+            return None
+        if not changed:
+            return None
+        row["status"] = "running"
+        return row
+
+    async def next_run_at(self) -> float | None:
+        value = self._scalar("next_run_at", ())
+        return None if value is None else float(value)
+
+    async def finish_run(
+        self, run_id: str, status: str, ended_at: float, thread: Row | None = None
+    ) -> None:
+        params = {
+            "run_id": run_id,
+            "status": status,
+            "ended_at": ended_at,
+            "updated_at": now_iso(),
+            "kwargs": None,
+        }
+        with self._tx() as db:
+            db.execute(Q["finish_run"], params)
+            if thread is not None:
+                fields = dict(thread)
+                thread_id = fields.pop("thread_id")
+                db.execute(Q["update_thread"], self._thread_params(thread_id, fields))
+
+    async def delete_run(self, run_id: str) -> bool:
+        with self._tx() as db:
+            db.execute(Q["delete_run_events"], (run_id,))
+            return db.execute(Q["delete_run"], (run_id,)).rowcount > 0
+
+    async def recover(self, ended_at: float) -> list[Row]:
+        rows = list(self.db.execute(Q["running_runs"], ()))
+        for row in rows:
+            await self.finish_run(row["run_id"], "error", ended_at)
+        return rows
+
+    # == run event logs =================================================================
+    async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
+        with self._tx() as db:
+            db.executemany(Q["insert_event"], events)
+
+    async def read_events(self, run_id: str, after: int, limit: int) -> list[EventRow]:
+        cur = self.db.execute(Q["read_events"], (run_id, after, limit))
+        cur.row_factory = None  # type: ignore[assignment]
+        return [(int(s), str(e), bytes(d)) for s, e, d in cur.fetchall()]
+
+    async def sweep_events(self, ended_before: float) -> int:
+        return int(self.db.execute(Q["sweep_events"], (ended_before,)).rowcount)

@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +115,16 @@ async def _as_coro(aw: Awaitable[Any]) -> Any:
 # == sync face ===========================================================================
 def run_sync(loop: RunLoop) -> None:
     """Drive ``loop`` to the end on this thread."""
+    for _ in drive_sync(loop):
+        pass
+
+
+def drive_sync(loop: RunLoop) -> Generator[None, None, None]:
+    """Drive ``loop`` on this thread, pausing after each I/O request it makes.
+
+    The pauses let a caller on the same thread hand out the events of each step as soon as
+    the step is done (``stream()`` without in-node modes runs like this, with no threads).
+    """
     gen = loop.steps()
     send: Any = None
     saver = loop.checkpointer
@@ -133,6 +143,7 @@ def run_sync(loop: RunLoop) -> None:
                 send = saver.get_tuple(loop.load_config())
             elif kind is SERVICE:
                 send = getattr(op[1], op[2])(*op[3])
+            yield
     except StopIteration:
         pass
     finally:

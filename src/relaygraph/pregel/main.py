@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import warnings
+from collections import deque
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from relaygraph.constants import END, INTERRUPT, MISSING, START
 from relaygraph.errors import InvalidUpdateError
 from relaygraph.pregel._algo import Task, apply_writes, read_state
 from relaygraph.pregel._context import current_task_or_none
-from relaygraph.pregel._drivers import run_async, run_sync
+from relaygraph.pregel._drivers import drive_sync, run_async, run_sync
 from relaygraph.pregel._ids import new_checkpoint_id
 from relaygraph.pregel._loop import PUT, RunLoop
 from relaygraph.stream import _format as fmt
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 
 _DEFAULT_RECURSION_LIMIT = 25
+_IN_NODE_MODES = frozenset({"custom", "messages", "tools"})
+"""Modes whose events are emitted while a node runs, so a sync stream needs a producer thread."""
 
 
 class Pregel:
@@ -193,16 +196,25 @@ class Pregel:
 
         A ``str`` mode yields chunks; a ``list`` yields ``(mode, chunk)``; ``subgraphs=True``
         prefixes the namespace; ``version="v2"`` yields ``{"type", "ns", "data"}`` dicts.
-        The run happens on a producer thread and pauses when the consumer falls
-        ``stream_buffer`` events behind.
+        Modes emitted between steps only (values, updates, tasks, checkpoints, debug) run
+        on the caller's thread, one step ahead at most. With modes emitted from inside nodes
+        (custom, messages, tools) or ``subgraphs=True``, the run happens on a producer thread
+        that pauses when the consumer falls ``stream_buffer`` events behind.
         """
         control = kwargs.pop("control", None)
         durability = _pop_deprecated(kwargs) or durability
         modes, tagged, printed, version = self._stream_setup(
             stream_mode, print_mode, debug, subgraphs, version, kwargs
         )
-        channel = EventChannel(self.stream_buffer)
-        own = Target(frozenset(modes) | printed, channel.put, subgraphs, channel=channel)
+        wanted = frozenset(modes) | printed
+        inline = not subgraphs and wanted.isdisjoint(_IN_NODE_MODES)
+        events: deque[Any] | None = deque() if inline else None
+        channel = None if inline else EventChannel(self.stream_buffer)
+        own = (
+            Target(wanted, events.append, False)  # type: ignore[union-attr]
+            if inline
+            else Target(wanted, channel.put, subgraphs, channel=channel)  # type: ignore[union-attr]
+        )
         loop = self._make_loop(
             input,
             config,
@@ -214,7 +226,50 @@ class Pregel:
             durability=durability,
             control=control,
         )
-        return self._iterate(loop, channel, modes, tagged, printed, subgraphs, version, output_keys)
+        if events is not None:
+            return self._iterate_inline(loop, events, modes, tagged, printed, version, output_keys)
+        return self._iterate(loop, channel, modes, tagged, printed, subgraphs, version, output_keys)  # type: ignore[arg-type]
+
+    def _iterate_inline(
+        self,
+        loop: RunLoop,
+        events: deque[Any],
+        modes: list[str],
+        tagged: bool,
+        printed: frozenset[str],
+        version: str,
+        output_keys: Any,
+    ) -> Iterator[Any]:
+        """Run the loop on the caller's thread, handing out each step's events after it.
+
+        Used when no requested mode is emitted from inside nodes: such events only appear
+        between steps, so there is nothing to deliver while a node runs, and the run never
+        gets ahead of its reader by more than one step.
+        """
+        shape = fmt.formatter(tagged, False, version, self._to_state(output_keys))
+        wanted = frozenset(modes)
+        popleft = events.popleft
+        driver = drive_sync(loop)
+        try:
+            done = False
+            error: BaseException | None = None
+            while not done:
+                try:
+                    next(driver)
+                except StopIteration:
+                    done = True
+                except BaseException as e:  # hand out what the step emitted, then raise
+                    done, error = True, e
+                while events:
+                    ns, mode, payload = popleft()
+                    if mode in printed:
+                        fmt.print_item(ns, mode, payload)
+                    if mode in wanted:
+                        yield shape(ns, mode, payload)
+            if error is not None:
+                raise error
+        finally:
+            driver.close()
 
     def _iterate(
         self,

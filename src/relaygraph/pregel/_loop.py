@@ -8,6 +8,7 @@ the only code that differs between ``stream()`` and ``astream()``.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from collections.abc import Generator, Mapping, Sequence
@@ -477,9 +478,38 @@ class RunLoop:
         return rt
 
     def langchain_config_var(self) -> Any:
-        """LangChain's config context variable, when LangChain is loaded (never imports it)."""
-        mod = sys.modules.get("langchain_core.runnables.config")
-        return getattr(mod, "var_child_runnable_config", None) if mod else None
+        """LangChain's config context variable, when nodes' LangChain calls need the config.
+
+        Never imports LangChain. Set when LangChain is loaded and the config carries anything
+        a LangChain call inside a node would use: callbacks, tags, metadata, configurable
+        values beyond the engine's, a stream mode fed by callbacks, or tracing from the
+        environment. Otherwise a plain run skips building per-task configs.
+        """
+        var = self.__dict__.get("_lc_var", MISSING)
+        if var is MISSING:
+            mod = sys.modules.get("langchain_core.runnables.config")
+            var = getattr(mod, "var_child_runnable_config", None) if mod else None
+            if var is not None and not self._langchain_needs_config():
+                var = None
+            self.__dict__["_lc_var"] = var
+        return var
+
+    def _langchain_needs_config(self) -> bool:
+        config = self.config
+        if self.want_messages or self.want_tools or self.tracer is not None:
+            return True
+        if config.get("callbacks") or config.get("tags") or config.get("metadata"):
+            return True
+        if config.get("run_name") or config.get("max_concurrency"):
+            return True
+        engine_keys = {"thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map"}
+        if set(config.get("configurable") or ()) - engine_keys:
+            return True
+        env = os.environ
+        return any(
+            env.get(k, "").lower() == "true"
+            for k in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING")
+        )
 
     def state_config(self) -> dict[str, Any]:
         """The saver address of the state this loop reads (keeps a given checkpoint_id)."""

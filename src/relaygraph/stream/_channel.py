@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 
 DEFAULT_MAXSIZE = 4096
+LINGER_S = 0.0002
+"""How long a sync consumer that ran dry waits for more events before it sleeps (0.2 ms)."""
 
 
 class StreamClosed(BaseException):
@@ -177,6 +180,12 @@ class EventChannel:
         buf = self.buf
         if buf:
             return True
+        if not self.done and self._producers_waiting == 0:
+            # Linger briefly before paying for a thread wake-up: events that arrive in
+            # bursts (LLM tokens, custom progress) are then handed over in batches.
+            time.sleep(LINGER_S)
+            if buf:
+                return True
         with self._cond:
             while not buf and not self.done:
                 self.attention = True

@@ -107,8 +107,9 @@ def plan_blobs(
 ) -> tuple[dict[str, str], dict[str, Any], list[BlobRow], ThreadHead]:
     """``(refs, inline values, blob rows to insert, the new head)`` for one ``put``.
 
-    Channels with a value but no version (defaults no step has written) are stored inline in
-    the checkpoint row rather than as blobs.
+    Channels with a value but no version (defaults no step has written) and ``None`` values
+    (the edge triggers written every step) are stored inline in the checkpoint row rather
+    than as blobs.
     """
     refs: dict[str, str] = {}
     inline: dict[str, Any] = {}
@@ -116,7 +117,7 @@ def plan_blobs(
     new_head = ThreadHead(checkpoint_id, {}, refs)
     for ch, value in values.items():
         v = versions.get(ch)
-        if v is None:
+        if v is None or value is None:  # defaults and edge triggers: a few bytes, inline
             inline[ch] = value
             continue
         new_head.versions[ch] = v

@@ -290,7 +290,10 @@ def _run_tasks_sync(loop: RunLoop, tasks: list[Task]) -> None:
     if len(tasks) == 1:
         task = tasks[0]
         _run_task_sync(loop, task)
-        _save_writes_sync(loop, task)
+        if loop.background_writer is None or task.error is not None or task.interrupts:
+            # With the background writer, a lone task's writes reach the saver in the
+            # checkpoint queued right after them; storing them separately first is redundant.
+            _save_writes_sync(loop, task)
         loop.finish_task(task)
         return
     done: queue.SimpleQueue[tuple[Task, BaseException | None]] = queue.SimpleQueue()

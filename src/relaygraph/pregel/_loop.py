@@ -334,8 +334,10 @@ class RunLoop:
             "v": 1,
             "id": self.checkpoint_id,
             "ts": payloads.now_iso(),
-            "channel_values": self._channel_values(updated),
-            "channel_versions": dict(self.versions),
+            "channel_values": (values := self._channel_values(updated)),
+            # versions of the channels that hold a value: cleared edge triggers drop out, so
+            # a checkpoint stays the size of the state, not of the graph
+            "channel_versions": {k: v for k in values if (v := self.versions.get(k)) is not None},
             "versions_seen": {},
             "updated_channels": sorted(updated),
             "last_nodes": self.last_nodes,

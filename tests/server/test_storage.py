@@ -37,7 +37,9 @@ async def test_claims_follow_thread_order_and_schedule(storage: SqliteStorage) -
     first = await storage.claim_run(10.0)
     assert first is not None and first["run_id"] == "a1"
     assert await storage.claim_run(10.0) is None  # a2 waits for a1; b1 is not due
-    assert await storage.next_run_at() == 0.0
+    # a2 waits on a1 (it is woken when a1 finishes), so the clock only matters for b1:
+    # an idle worker must sleep until 50, not spin on a2's past run_at
+    assert await storage.next_run_at() == 50.0
     claimed = await storage.claim_run(60.0)
     assert claimed is not None and claimed["run_id"] == "b1"
     await storage.finish_run("a1", "success", 11.0, {"thread_id": "t1", "status": "busy"})

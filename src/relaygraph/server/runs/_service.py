@@ -87,6 +87,9 @@ class RunService:
         for run in await self.storage.recover(time.time()):
             error = {"error": "ServerRestart", "message": "the server stopped during this run"}
             await self.storage.update_thread(run["thread_id"], {"status": "error", "error": error})
+            await self._after_run(run)
+        for run in await self.storage.pending_runs():
+            self.log.open(run["run_id"])  # joinable again before it starts
         self.pool.start()
 
     async def stop(self) -> None:
@@ -261,6 +264,7 @@ class RunService:
             thread_id, {"status": status, "error": {"error": name, "message": message}}
         )
         await self.log.close(run["run_id"], {})
+        await self._after_run(current)
         self.queue.notify()
 
     async def cancel(self, thread_id: str | None, run_ids: Sequence[str], action: str) -> int:

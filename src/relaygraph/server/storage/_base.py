@@ -118,6 +118,10 @@ class Storage(abc.ABC):
         """The thread's ``pending`` and ``running`` runs, oldest first."""
 
     @abc.abstractmethod
+    async def pending_runs(self) -> list[Row]:
+        """Every ``pending`` run, oldest first (to reopen their event logs at startup)."""
+
+    @abc.abstractmethod
     async def claim_run(self, now: float) -> Row | None:
         """Move the oldest runnable pending run (its time has come, its thread is free and
         has no older pending run) to ``running`` and return it."""

@@ -293,6 +293,9 @@ class SqliteStorage(Storage):
     async def inflight_runs(self, thread_id: str) -> list[Row]:
         return list(self.db.execute(Q["inflight_runs"], (thread_id,)))
 
+    async def pending_runs(self) -> list[Row]:
+        return list(self.db.execute(Q["pending_runs"], ()))
+
     async def claim_run(self, now: float) -> Row | None:
         row = self._one("claim_candidate", {"now": now})
         if row is None:

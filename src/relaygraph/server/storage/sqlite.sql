@@ -195,7 +195,16 @@ ORDER BY r.seq LIMIT 1
 UPDATE runs SET status = 'running', updated_at = :updated_at WHERE run_id = :run_id AND status = 'pending'
 
 -- name: next_run_at
-SELECT min(run_at) FROM runs WHERE status = 'pending'
+-- The earliest start of a pending run that could be claimed once due: runs queued behind
+-- another run of their thread are woken by that run finishing, not by the clock.
+SELECT min(r.run_at) FROM runs r
+WHERE r.status = 'pending'
+  AND NOT EXISTS (
+    SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
+      AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))
+
+-- name: pending_runs
+SELECT * FROM runs WHERE status = 'pending' ORDER BY seq
 
 -- name: finish_run
 UPDATE runs SET status = :status, ended_at = :ended_at, updated_at = :updated_at,

@@ -111,12 +111,22 @@ async def batch(request: Request) -> Response:
 
 
 async def _thread_run(request: Request) -> tuple[str, str, Row | None]:
-    thread_id = path_id(request, "thread_id", "thread")
+    """``(thread_id, run_id, run)`` from the path; stateless paths (``/runs/{run_id}/...``)
+    take the thread from the run."""
     run_id = path_id(request, "run_id", "run")
     run = await ctx_of(request).storage.get_run(run_id)
+    if "thread_id" not in request.path_params:
+        return (run["thread_id"] if run is not None else ""), run_id, run
+    thread_id = path_id(request, "thread_id", "thread")
     if run is not None and run["thread_id"] != thread_id:
         run = None
     return thread_id, run_id, run
+
+
+def _run_path(request: Request, thread_id: str, run_id: str) -> str:
+    if "thread_id" not in request.path_params:
+        return f"/runs/{run_id}"
+    return f"/threads/{thread_id}/runs/{run_id}"
 
 
 async def list_runs(request: Request) -> Response:
@@ -152,7 +162,7 @@ async def delete(request: Request) -> Response:
 async def join(request: Request) -> Response:
     ctx = ctx_of(request)
     thread_id, run_id, run = await _thread_run(request)
-    base = f"/threads/{thread_id}/runs/{run_id}"
+    base = _run_path(request, thread_id, run_id)
     headers = {"location": base + "/join", "content-location": base}
 
     async def outcome() -> Any:
@@ -198,7 +208,7 @@ async def join_stream(request: Request) -> Response:
     thread_id, run_id, run = await _thread_run(request)
     modes = _join_modes(request)
     if run is None:
-        base = f"/threads/{thread_id}/runs/{run_id}"
+        base = _run_path(request, thread_id, run_id)
         return EventStreamResponse(  # type: ignore[return-value]
             None,
             run_id,
@@ -271,4 +281,7 @@ routes = [
     Route("/runs/wait", wait_stateless, methods=["POST"]),
     Route("/runs/batch", batch, methods=["POST"]),
     Route("/runs/cancel", cancel_many, methods=["POST"]),
+    # Where a stateless stream's Location points: rejoin after a dropped connection.
+    Route("/runs/{run_id}/join", join, methods=["GET"]),
+    Route("/runs/{run_id}/stream", join_stream, methods=["GET"]),
 ]

@@ -48,7 +48,8 @@ def shared_pool() -> ThreadPoolExecutor:
 def _enter_task(loop: RunLoop, task: Task) -> TaskContext:
     """Install ``task`` as the current task (call inside the task's own context copy)."""
     task.resume_values = loop.resume_values_for(task)
-    tc = TaskContext(loop, task, loop.custom_writer, list(task.resume_values))
+    # the task's own list: answers consumed by interrupt() are saved with the task
+    tc = TaskContext(loop, task, loop.custom_writer, task.resume_values)
     set_current(tc)
     if loop.want_messages or loop.want_tools:
         loop.config_of(task)
@@ -140,7 +141,7 @@ def drive_sync(loop: RunLoop) -> Generator[None, None, None]:
             elif kind is PUT:
                 send = store.put(*op[1:])
             elif kind is LOAD:
-                send = saver.get_tuple(loop.load_config())
+                send = saver.get_tuple(op[1] if len(op) > 1 else loop.load_config())
             elif kind is SERVICE:
                 send = getattr(op[1], op[2])(*op[3])
             yield
@@ -355,7 +356,7 @@ async def run_async(
             elif kind is PUT:
                 send = await saver.aput(*op[1:])
             elif kind is LOAD:
-                send = await saver.aget_tuple(loop.load_config())
+                send = await saver.aget_tuple(op[1] if len(op) > 1 else loop.load_config())
             elif kind is SERVICE:
                 send = await getattr(op[1], "a" + op[2])(*op[3])
     except StopIteration:

@@ -150,6 +150,17 @@ class RunLoop:
     def _steps(self) -> Generator[Op, Any, None]:
         saved = (yield (LOAD,)) if self.checkpointer is not None else None
         self._restore(saved)
+        if saved is not None and self.parent is None and self._asks_for_checkpoint():
+            latest = yield (
+                LOAD,
+                {"configurable": {**self.load_config()["configurable"], "checkpoint_id": None}},
+            )
+            if latest is not None and latest.checkpoint["id"] != saved.checkpoint["id"]:
+                # time travel: replay from an older checkpoint runs its tasks again
+                self.saved_writes = {}
+                self.resume_map = {
+                    k: v for k, v in self.resume_map.items() if not k.startswith("task:")
+                }
         inp = self.input
         resuming = inp is None or (isinstance(inp, Command) and inp.resume is not None)
         if self.parent is not None and saved is not None and self.root.resuming:
@@ -214,6 +225,9 @@ class RunLoop:
                 self.status = "error"
                 raise next(t.error for t in self.finished if t.error is not None)  # type: ignore[misc]
             if self.n_interrupted:
+                done = [t for t in tasks if not t.interrupts and t.error is None]
+                if done:  # the state shown with the interrupt includes finished siblings
+                    apply_writes(self.channels, sorted(done, key=_task_order), set())
                 self._interrupted([t for t in tasks if t.interrupts])
                 return
             if len(tasks) > 1:
@@ -513,6 +527,9 @@ class RunLoop:
             for k in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING")
         )
 
+    def _asks_for_checkpoint(self) -> bool:
+        return bool((self.config.get("configurable") or {}).get("checkpoint_id"))
+
     def state_config(self) -> dict[str, Any]:
         """The saver address of the state this loop reads (keeps a given checkpoint_id)."""
         conf = dict(self.config.get("configurable") or {})
@@ -579,18 +596,15 @@ class RunLoop:
         self.checkpoint_config = self._config_for(cp["id"])
         self.parent_checkpoint_config = saved.parent_config
         saved_writes: dict[str, list[tuple[str, Any]]] = {}
-        failed: set[str] = set()
         for tid, channel, value in saved.pending_writes or ():
             if channel == RESUME:
                 self.resume_map.setdefault(f"task:{tid}", []).extend(
                     value if isinstance(value, list) else [value]
                 )
-            elif channel in (ERROR, INTERRUPT):
-                failed.add(tid)
-            else:
+            elif channel not in (ERROR, INTERRUPT):
+                # normal writes mean the task finished (perhaps on a later attempt after
+                # an error or an interrupt): it is done and will not run again
                 saved_writes.setdefault(tid, []).append((channel, value))
-        for tid in failed:
-            saved_writes.pop(tid, None)
         self.saved_writes = saved_writes
 
     def _set_resume(self, resume: Any) -> None:

@@ -57,6 +57,7 @@ class Pregel:
     output_info: Any
     state_info: Any
     context_schema: Any = None
+    bound_config: dict[str, Any] | None = None
 
     # == run setup =======================================================================
     def _make_loop(
@@ -73,7 +74,9 @@ class Pregel:
         control: Any = None,
     ) -> RunLoop:
         parent = current_task_or_none()
-        cfg: dict[str, Any] = dict(config) if config else {}
+        cfg: dict[str, Any] = (
+            merge_configs(self.bound_config, config) if self.bound_config else dict(config or {})
+        )
         if output_keys is not None:
             keys = [output_keys] if isinstance(output_keys, str) else list(output_keys)
             for k in keys:
@@ -528,7 +531,9 @@ class Pregel:
         )
         return loop
 
-    def _snapshot(self, loop: RunLoop, saved: Any) -> StateSnapshot:
+    def _snapshot(self, loop: RunLoop, saved: Any, latest: bool = False) -> StateSnapshot:
+        """A checkpoint as a ``StateSnapshot``. For the thread's latest state (``latest``),
+        tasks that already finished (their writes are saved) are left out of ``next``."""
         if saved is None:
             return StateSnapshot({}, (), dict(loop.config), None, None, None, (), ())
         loop._restore(saved)
@@ -538,15 +543,23 @@ class Pregel:
             writes_by_task.setdefault(tid, []).append((ch, v))
         out_tasks = []
         interrupts: list[Any] = []
+        pending: list[str] = []
         for t in tasks:
             w = writes_by_task.get(t.id, [])
+            plain = [(c, v) for c, v in w if not c.startswith("__")]
+            if plain and latest:  # finished (maybe after an error or interrupt): not next
+                result = dict((c, v) for c, v in plain if c in loop.state_key_set)
+                out_tasks.append(
+                    PregelTask(t.id, t.name, t.path, None, (), loop._subgraph_state(t), result)
+                )
+                continue
             errs = [v for c, v in w if c == "__error__"]
             ints = tuple(i for c, v in w if c == INTERRUPT for i in v)
-            interrupts.extend(ints)
             result = None
-            plain = [(c, v) for c, v in w if not c.startswith("__")]
             if plain and not errs and not ints:
                 result = dict((c, v) for c, v in plain if c in loop.state_key_set)
+            interrupts.extend(ints)
+            pending.append(t.name)
             out_tasks.append(
                 PregelTask(
                     t.id,
@@ -559,10 +572,9 @@ class Pregel:
                 )
             )
         values = read_state(loop.channels, self.state_keys)
-        to_state = self._to_state(None)
         return StateSnapshot(
-            values=to_state(values) if to_state else values,
-            next=tuple(t.name for t in tasks),
+            values=values,
+            next=tuple(pending),
             config=saved.config,
             metadata=saved.metadata,
             created_at=saved.checkpoint.get("ts"),
@@ -574,13 +586,16 @@ class Pregel:
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state at its latest checkpoint (or ``checkpoint_id``)."""
         loop = self._state_loop(config)
-        return self._snapshot(loop, loop.checkpointer.get_tuple(loop.state_config()))
+        latest = not (config.get("configurable") or {}).get("checkpoint_id")
+        return self._snapshot(loop, loop.checkpointer.get_tuple(loop.state_config()), latest)
 
     async def aget_state(
         self, config: Mapping[str, Any], *, subgraphs: bool = False
     ) -> StateSnapshot:
         loop = self._state_loop(config)
-        return self._snapshot(loop, await loop.checkpointer.aget_tuple(loop.state_config()))
+        latest = not (config.get("configurable") or {}).get("checkpoint_id")
+        saved = await loop.checkpointer.aget_tuple(loop.state_config())
+        return self._snapshot(loop, saved, latest)
 
     def get_state_history(
         self,
@@ -787,12 +802,27 @@ class Pregel:
                         yield full, child
 
     def with_config(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Pregel:
+        """A copy of the graph whose runs start from ``config`` (merged under each run's own)."""
         import copy
 
         clone = copy.copy(self)
-        if "recursion_limit" in kwargs or config:
-            pass
+        clone.bound_config = merge_configs(self.bound_config, {**(config or {}), **kwargs})
         return clone
+
+
+def merge_configs(
+    base: Mapping[str, Any] | None, extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``extra`` over ``base``: ``configurable`` and ``metadata`` merge key by key, tags add up."""
+    out: dict[str, Any] = dict(base or {})
+    for key, value in (extra or {}).items():
+        if key in ("configurable", "metadata") and isinstance(out.get(key), Mapping):
+            out[key] = {**out[key], **(value or {})}
+        elif key == "tags" and out.get("tags"):
+            out[key] = [*out["tags"], *(t for t in value or () if t not in out["tags"])]
+        else:
+            out[key] = value
+    return out
 
 
 def _run_options(

@@ -35,7 +35,7 @@ class StreamClosed(BaseException):
 
 class EventChannel:
     __slots__ = (
-        "_async_prod_waiter",
+        "_async_prod_waiters",
         "_async_waiter",
         "_cond",
         "_error",
@@ -59,7 +59,7 @@ class EventChannel:
         self._cond = threading.Condition(threading.Lock())
         self._producers_waiting = 0
         self._async_waiter: asyncio.Future[None] | None = None
-        self._async_prod_waiter: asyncio.Future[None] | None = None
+        self._async_prod_waiters: list[asyncio.Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._error: BaseException | None = None
@@ -123,10 +123,7 @@ class EventChannel:
 
         while len(self.buf) >= self.high and not self.closed:
             fut = asyncio.get_running_loop().create_future()
-            self._async_prod_waiter = fut
-            if len(self.buf) < self.high:
-                self._async_prod_waiter = None
-                break
+            self._async_prod_waiters.append(fut)
             await fut
         if self.closed:
             raise StreamClosed()
@@ -146,6 +143,10 @@ class EventChannel:
                 with contextlib.suppress(RuntimeError):  # loop closed: the consumer is gone
                     loop.call_soon_threadsafe(_resolve, fut)
             return
+        if self._loop is not None:
+            # An async consumer re-checks the buffer after registering its waiter; with no
+            # waiter registered yet there is nobody to wake.
+            return
         with self._cond:
             self.attention = self.closed
             self._cond.notify_all()
@@ -154,11 +155,11 @@ class EventChannel:
         if self._producers_waiting:
             with self._cond:
                 self._cond.notify_all()
-        fut = self._async_prod_waiter
-        if fut is not None:
-            self._async_prod_waiter = None
-            if not fut.done():
-                fut.set_result(None)
+        if self._async_prod_waiters:
+            waiters, self._async_prod_waiters = self._async_prod_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
 
     # -- consumer side -------------------------------------------------------------------
     def close(self) -> None:
@@ -168,9 +169,10 @@ class EventChannel:
         self.buf.clear()
         with self._cond:
             self._cond.notify_all()
-        fut = self._async_prod_waiter
-        if fut is not None and not fut.done():
-            fut.set_result(None)
+        for fut in self._async_prod_waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self._async_prod_waiters = []
 
     def wait(self) -> bool:
         """Block until events arrive (``True``) or the producer finished (``False``).
@@ -187,8 +189,10 @@ class EventChannel:
             if buf:
                 return True
         with self._cond:
-            while not buf and not self.done:
-                self.attention = True
+            while True:
+                self.attention = True  # before the check: a put after it will wake us
+                if buf or self.done:
+                    break
                 if self._producers_waiting:
                     self._cond.notify_all()
                 self._cond.wait()

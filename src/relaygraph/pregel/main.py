@@ -548,14 +548,14 @@ class Pregel:
             w = writes_by_task.get(t.id, [])
             plain = [(c, v) for c, v in w if not c.startswith("__")]
             if plain and latest:  # finished (maybe after an error or interrupt): not next
-                result = dict((c, v) for c, v in plain if c in loop.state_key_set)
+                done = dict((c, v) for c, v in plain if c in loop.state_key_set)
                 out_tasks.append(
-                    PregelTask(t.id, t.name, t.path, None, (), loop._subgraph_state(t), result)
+                    PregelTask(t.id, t.name, t.path, None, (), loop._subgraph_state(t), done)
                 )
                 continue
             errs = [v for c, v in w if c == "__error__"]
             ints = tuple(i for c, v in w if c == INTERRUPT for i in v)
-            result = None
+            result: dict[str, Any] | None = None
             if plain and not errs and not ints:
                 result = dict((c, v) for c, v in plain if c in loop.state_key_set)
             interrupts.extend(ints)

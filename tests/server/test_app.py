@@ -517,3 +517,30 @@ async def test_cancel_many_and_api_surface(client: httpx.AsyncClient) -> None:
     import relaygraph.server as server
 
     assert all(hasattr(server, name) for name in server.__all__)
+
+
+async def test_batch_is_all_or_nothing(client: httpx.AsyncClient) -> None:
+    before = (await client.post("/threads/count", json={})).json()
+    r = await client.post(
+        "/runs/batch",
+        json=[
+            {"assistant_id": "agent", "input": {"topic": "a"}, "on_completion": "keep"},
+            {"assistant_id": "nope", "input": {}},
+        ],
+    )
+    assert r.status_code == 422 and "nope" in r.json()["detail"]
+    assert (await client.post("/threads/count", json={})).json() == before
+
+
+async def test_cancel_by_status_reaches_pending_runs(client: httpx.AsyncClient) -> None:
+    thread = (await client.post("/threads", json={})).json()["thread_id"]
+    run = (
+        await client.post(
+            f"/threads/{thread}/runs",
+            json={"assistant_id": "agent", "input": {"topic": "a"}, "after_seconds": 60},
+        )
+    ).json()
+    r = await client.post("/runs/cancel", json={"status": "pending", "thread_id": thread})
+    assert r.status_code == 204
+    status = (await client.get(f"/threads/{thread}/runs/{run['run_id']}")).json()["status"]
+    assert status == "interrupted"

@@ -106,6 +106,9 @@ async def batch(request: Request) -> Response:
     ctx = ctx_of(request)
     body = await read_json(request, object_only=False)
     ctx.openapi.validate(body, "RunBatchCreate")
+    for item in body:  # all or nothing: reject the batch before any run is created
+        ctx.openapi.validate(item, "RunCreateStateless")
+        await ctx.runs.resolve_assistant(item["assistant_id"])
     runs = [await ctx.runs.create(None, item, stateless=True) for item in body]
     return json([run_json(r) for r in runs])
 
@@ -255,11 +258,18 @@ async def cancel_many(request: Request) -> Response:
     else:
         status = body.get("status")
         wanted = ("pending", "running") if status == "all" else (status,)
+        thread_id = body.get("thread_id")
         ids = [
             run_id
             for run_id, handle in list(ctx.runs.pool.handles.items())
-            if "running" in wanted and (body.get("thread_id") in (None, handle.thread_id))
+            if "running" in wanted and thread_id in (None, handle.thread_id)
         ]
+        if "pending" in wanted:
+            ids += [
+                r["run_id"]
+                for r in await ctx.storage.pending_runs()
+                if thread_id in (None, r["thread_id"])
+            ]
         found = await ctx.runs.cancel(body.get("thread_id"), ids, action)
     if not found:
         raise not_found("No runs found to cancel.")

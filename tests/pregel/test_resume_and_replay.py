@@ -122,3 +122,36 @@ def test_parallel_async_nodes_under_backpressure_all_finish():
         return n
 
     assert asyncio.run(asyncio.wait_for(main(), 30)) == 9000
+
+
+def test_a_bare_resume_value_is_ambiguous_with_several_interrupts(runner):
+    import pytest
+
+    app = _three_askers()
+    runner.invoke(app, {"out": []}, cfg("amb"))
+    with pytest.raises(RuntimeError, match="multiple pending interrupts"):
+        runner.invoke(app, Command(resume="x"), cfg("amb"))
+
+
+def test_a_bare_resume_value_answers_the_last_remaining_interrupt(runner):
+    app = _three_askers()
+    first = runner.invoke(app, {"out": []}, cfg("last"))
+    answers = {i.id: "y" for i in first["__interrupt__"] if i.value != "ask c"}
+    runner.invoke(app, Command(resume=answers), cfg("last"))
+    done = runner.invoke(app, Command(resume="z"), cfg("last"))
+    assert sorted(done["out"]) == ["a=y", "b=y", "c=z"]
+
+
+def test_resume_command_applies_its_update_first(runner):
+    class Log(TypedDict):
+        log: Annotated[list[str], operator.add]
+
+    def ask(state: Log) -> Log:
+        return {"log": [interrupt("x")]}
+
+    g = StateGraph(Log).add_node("ask", ask).add_node("b", lambda s: {"log": ["b"]})
+    g.add_edge(START, "ask").add_edge("ask", "b")
+    app = g.compile(checkpointer=InMemorySaver())
+    runner.invoke(app, {"log": []}, cfg("u"))
+    out = runner.invoke(app, Command(resume="R", update={"log": ["upd"]}), cfg("u"))
+    assert out == {"log": ["upd", "R", "b"]}

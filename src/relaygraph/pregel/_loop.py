@@ -172,7 +172,9 @@ class RunLoop:
                     raise EmptyInputError("Received no input for __start__")
                 raise EmptyInputError("Cannot resume: this thread has no checkpoint")
             if isinstance(inp, Command):
+                self._check_resume_target(inp.resume, saved)
                 self.root._set_resume(inp.resume)
+                self._apply_resume_command(inp)
             if self.want_values:
                 self.emitter.emit("values", self._values_chunk())
             next_tasks = self._plan()
@@ -607,12 +609,49 @@ class RunLoop:
                 saved_writes.setdefault(tid, []).append((channel, value))
         self.saved_writes = saved_writes
 
-    def _set_resume(self, resume: Any) -> None:
-        if (
+    def _check_resume_target(self, resume: Any, saved: Any) -> None:
+        """A bare resume value is ambiguous when several interrupts wait: ask for ids."""
+        if self.parent is not None or resume is None or self._is_resume_map(resume):
+            return
+        writes = saved.pending_writes or ()
+        done = {tid for tid, c, _ in writes if c not in (ERROR, INTERRUPT, RESUME)}
+        pending = sum(len(v) for tid, c, v in writes if c == INTERRUPT and v and tid not in done)
+        if pending > 1:
+            raise RuntimeError(
+                "When there are multiple pending interrupts, you must specify the interrupt id "
+                "when resuming. Docs: https://docs.langchain.com/oss/python/langgraph/"
+                "interrupts#handling-multiple-interrupts."
+            )
+
+    def _apply_resume_command(self, cmd: Command) -> None:
+        """``Command(resume=..., update=..., goto=...)``: the update and jumps apply first."""
+        if self.parent is not None or (cmd.update is None and not cmd.goto):
+            return
+        grouped: dict[str, list[Any]] = {}
+        items = update_as_items(cmd.update) if cmd.update is not None else []
+        for key, value in [
+            *((k, v) for k, v in items if k in self.state_key_set),
+            *self._goto_writes(cmd.goto),
+        ]:
+            grouped.setdefault(key, []).append(value)
+        for key, values in grouped.items():
+            ch = self.channels.get(key)
+            if ch is not None and ch.update(values):
+                self.updated.add(key)
+                if key.startswith("branch:"):
+                    self.live_ephemeral.add(key)
+        self._snapshot = None
+
+    @staticmethod
+    def _is_resume_map(resume: Any) -> bool:
+        return (
             isinstance(resume, Mapping)
-            and resume
+            and bool(resume)
             and all(isinstance(k, str) and len(k) == 32 for k in resume)
-        ):
+        )
+
+    def _set_resume(self, resume: Any) -> None:
+        if self._is_resume_map(resume):
             self.resume_map.update(resume)
         else:
             self.resume_any = resume

@@ -239,6 +239,10 @@ def _run_task_sync(loop: RunLoop, task: Task) -> None:
     contextvars.copy_context().run(_drive_task_sync, loop, task)
 
 
+_PLAIN_RESULTS = frozenset({dict, type(None), str, list, tuple})
+"""Result types that are never awaitable: skips ``inspect.isawaitable`` on the hot path."""
+
+
 def _drive_task_sync(loop: RunLoop, task: Task) -> None:
     tc = _enter_task(loop, task)
     gen = loop.task_steps(task)
@@ -253,7 +257,7 @@ def _drive_task_sync(loop: RunLoop, task: Task) -> None:
         if op[0] is CALL:
             try:
                 send = _node_call(loop, task, tc, False) if op[1] == "node" else op[2](op[3])
-                if inspect.isawaitable(send):
+                if type(send) not in _PLAIN_RESULTS and inspect.isawaitable(send):
                     send = run_coroutine_sync(send)
             except BaseException as e:
                 error = e

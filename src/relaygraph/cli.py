@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -72,6 +73,29 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _server_class() -> type:
+    import asyncio
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn, but on shutdown runs are stopped first, so open streams end cleanly
+        (each run's stream closes with its final status) instead of being cut at the
+        graceful-shutdown timeout."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            ctx = getattr(getattr(self.config.app, "state", None), "ctx", None)
+            if ctx is not None and not self.should_exit:
+                try:
+                    loop = asyncio.get_event_loop()
+                    loop.call_soon_threadsafe(lambda: asyncio.ensure_future(ctx.runs.stop()))
+                except RuntimeError:
+                    pass
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``relaygraph`` command."""
     args = _parser().parse_args(argv)
@@ -103,13 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     import uvicorn
 
+    server_class = _server_class()
     print(
         f"relaygraph {args.command}: serving {settings.config} at http://{settings.host}:{settings.port}"
         f" (docs: /docs)",
         file=sys.stderr,
         flush=True,
     )
-    server = uvicorn.Server(
+    server = server_class(
         uvicorn.Config(
             app,
             host=settings.host,

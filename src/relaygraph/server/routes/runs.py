@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -238,11 +239,17 @@ async def cancel(request: Request) -> Response:
     action = _action(request)
     if run is None:
         raise not_found("No runs found to cancel.")
+    # Take hold of the run's outcome before cancelling: a rolled-back pending run is gone
+    # from storage afterwards, but its stream still resolves to its final answer.
+    live = ctx.runs.log.live.get(run_id)
+    outcome: Any = asyncio.shield(live.outcome) if live is not None else None
     await ctx.runs.cancel(thread_id, [run_id], action)
     if not query_bool(request, "wait"):
+        if outcome is not None:
+            outcome.cancel()
         return Response(status_code=202)
     return KeepAliveJSONResponse(  # type: ignore[return-value]
-        ctx.runs.outcome(run_id, thread_id),
+        outcome if outcome is not None else ctx.runs.outcome(run_id, thread_id),
         headers=_locations(run, "/join"),
         interval_s=ctx.settings.heartbeat_s,
     )

@@ -129,9 +129,6 @@ class Send:
         return f"Send(node={self.node!r}, arg={self.arg!r})"
 
 
-_NO_UPDATE: Any = None
-
-
 @dataclasses.dataclass(repr=False)
 class Command(Generic[N]):
     """Update state, jump to nodes and/or resume an interrupt, from a node or as run input.
@@ -153,12 +150,6 @@ class Command(Generic[N]):
             if getattr(self, f.name) not in (None, ())
         }
         return "Command(" + ", ".join(f"{k}={v!r}" for k, v in fields.items()) + ")"
-
-    def update_items(self) -> list[tuple[str, Any]]:
-        """The ``update`` as ``(key, value)`` pairs, in order."""
-        from relaygraph.graph._state import update_as_items
-
-        return update_as_items(self.update)
 
 
 class PregelTask(NamedTuple):

@@ -76,12 +76,6 @@ class TaskContext:
             return pending
         raise GraphInterrupt([Interrupt(value=value, id=interrupt_id)])
 
-    def next_subgraph_ns(self) -> str:
-        """The namespace element of the next graph called from this task (``name:id``[, n])."""
-        n = self.subgraph_calls
-        self.subgraph_calls += 1
-        return self.task.checkpoint_ns if n == 0 else f"{self.task.checkpoint_ns}|{n}"
-
 
 def current_task(what: str) -> TaskContext:
     ctx = _current.get()

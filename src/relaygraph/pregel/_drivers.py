@@ -163,7 +163,7 @@ class _BackgroundWriter:
     stored, and re-raises the first storage error.
     """
 
-    __slots__ = ("_busy", "_closing", "_cond", "_error", "_queue", "_saver", "_thread")
+    __slots__ = ("_closing", "_cond", "_error", "_queue", "_saver", "_thread")
 
     @classmethod
     def for_loop(cls, loop: RunLoop) -> _BackgroundWriter | None:
@@ -180,7 +180,6 @@ class _BackgroundWriter:
         self._cond = threading.Condition()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
-        self._busy = False
         self._closing = False
 
     def put(self, *args: Any) -> None:
@@ -210,7 +209,6 @@ class _BackgroundWriter:
                 if not self._queue:
                     return
                 batch, self._queue = self._queue, []
-                self._busy = True
             try:
                 if self._error is None:
                     if len(batch) == 1:
@@ -222,7 +220,6 @@ class _BackgroundWriter:
             except BaseException as e:
                 self._error = e
             with self._cond:
-                self._busy = False
                 self._cond.notify_all()
 
     def close(self) -> None:

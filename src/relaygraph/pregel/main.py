@@ -6,7 +6,7 @@ import contextvars
 import threading
 import warnings
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from relaygraph.constants import END, INTERRUPT, MISSING, START
@@ -204,44 +204,62 @@ class Pregel:
         (custom, messages, tools) or ``subgraphs=True``, the run happens on a producer thread
         that pauses when the consumer falls ``stream_buffer`` events behind.
         """
-        control = kwargs.pop("control", None)
-        durability = _pop_deprecated(kwargs) or durability
-        modes, tagged, printed, version = self._stream_setup(
-            stream_mode, print_mode, debug, subgraphs, version, kwargs
+        opts = _run_options(
+            context, print_mode, output_keys, interrupt_before, interrupt_after, durability, version
         )
-        wanted = frozenset(modes) | printed
-        inline = not subgraphs and wanted.isdisjoint(_IN_NODE_MODES)
-        events: deque[Any] | None = deque() if inline else None
-        channel = None if inline else EventChannel(self.stream_buffer)
-        own = (
-            Target(wanted, events.append, False)  # type: ignore[union-attr]
-            if inline
-            else Target(wanted, channel.put, subgraphs, channel=channel)  # type: ignore[union-attr]
+        events: deque[Any] = deque()
+        channel: EventChannel | None = None
+
+        def target(wanted: frozenset[str]) -> Target:
+            nonlocal channel
+            if not subgraphs and wanted.isdisjoint(_IN_NODE_MODES):
+                return Target(wanted, events.append, False)
+            channel = EventChannel(self.stream_buffer)
+            return Target(wanted, channel.put, subgraphs, channel=channel)
+
+        loop, delivery = self._prepare_stream(
+            input, config, stream_mode, subgraphs, debug, opts, kwargs, target
+        )
+        if channel is None:
+            return self._iterate_inline(loop, events, delivery)
+        return self._iterate(loop, channel, delivery)
+
+    def _prepare_stream(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None,
+        stream_mode: Any,
+        subgraphs: bool,
+        debug: bool | None,
+        opts: dict[str, Any],
+        kwargs: dict[str, Any],
+        target: Callable[[frozenset[str]], Target],
+    ) -> tuple[RunLoop, _Delivery]:
+        """Validate a ``stream``/``astream`` call; the run's loop and how to hand out events.
+
+        ``target`` makes the stream's own consumer from the modes it must receive.
+        """
+        control = kwargs.pop("control", None)
+        durability = _pop_deprecated(kwargs) or opts["durability"]
+        modes, tagged, printed, version = self._stream_setup(
+            stream_mode, opts["print_mode"], debug, subgraphs, opts["version"], kwargs
         )
         loop = self._make_loop(
             input,
             config,
-            own=own,
-            context=context,
-            output_keys=output_keys,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
+            own=target(frozenset(modes) | printed),
+            context=opts["context"],
+            output_keys=opts["output_keys"],
+            interrupt_before=opts["interrupt_before"],
+            interrupt_after=opts["interrupt_after"],
             durability=durability,
             control=control,
         )
-        if events is not None:
-            return self._iterate_inline(loop, events, modes, tagged, printed, version, output_keys)
-        return self._iterate(loop, channel, modes, tagged, printed, subgraphs, version, output_keys)  # type: ignore[arg-type]
+        to_state = self._to_state(opts["output_keys"])
+        return loop, _Delivery(modes, tagged, printed, subgraphs, version, to_state)
 
     def _iterate_inline(
-        self,
-        loop: RunLoop,
-        events: deque[Any],
-        modes: list[str],
-        tagged: bool,
-        printed: frozenset[str],
-        version: str,
-        output_keys: Any,
+        self, loop: RunLoop, events: deque[Any], delivery: _Delivery
     ) -> Iterator[Any]:
         """Run the loop on the caller's thread, handing out each step's events after it.
 
@@ -249,9 +267,6 @@ class Pregel:
         between steps, so there is nothing to deliver while a node runs, and the run never
         gets ahead of its reader by more than one step.
         """
-        shape = fmt.formatter(tagged, False, version, self._to_state(output_keys))
-        wanted = frozenset(modes)
-        popleft = events.popleft
         driver = drive_sync(loop)
         try:
             done = False
@@ -263,29 +278,14 @@ class Pregel:
                     done = True
                 except BaseException as e:  # hand out what the step emitted, then raise
                     done, error = True, e
-                while events:
-                    ns, mode, payload = popleft()
-                    if mode in printed:
-                        fmt.print_item(ns, mode, payload)
-                    if mode in wanted:
-                        yield shape(ns, mode, payload)
+                yield from delivery.drain(events)
             if error is not None:
                 raise error
         finally:
             driver.close()
 
-    def _iterate(
-        self,
-        loop: RunLoop,
-        channel: EventChannel,
-        modes: list[str],
-        tagged: bool,
-        printed: frozenset[str],
-        subgraphs: bool,
-        version: str,
-        output_keys: Any,
-    ) -> Iterator[Any]:
-        shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
+    def _iterate(self, loop: RunLoop, channel: EventChannel, delivery: _Delivery) -> Iterator[Any]:
+        """Run the loop on a producer thread; hand out events as they arrive."""
         ctx = contextvars.copy_context()
 
         def produce() -> None:
@@ -300,27 +300,10 @@ class Pregel:
 
         thread = threading.Thread(target=produce, name="relaygraph-run", daemon=True)
         thread.start()
-        wanted = frozenset(modes)
-        bare = not tagged and not subgraphs and version == "v1"
         try:
-            if not printed:
-                buf = channel.buf
-                popleft = buf.popleft
-                wait = channel.wait
-                while wait():
-                    if bare:
-                        while buf:
-                            yield popleft()[2]
-                    else:
-                        while buf:
-                            yield shape(*popleft())
-                    channel._wake_producers()
-            else:
-                for ns, mode, payload in channel:
-                    if mode in printed:
-                        fmt.print_item(ns, mode, payload)
-                    if mode in wanted:
-                        yield shape(ns, mode, payload)
+            while channel.wait():
+                yield from delivery.drain(channel.buf)
+                channel.wake_producers()
         finally:
             channel.close()
             if thread is not threading.current_thread():
@@ -346,30 +329,23 @@ class Pregel:
         """The async face of ``stream()``: the run is a task on the running event loop."""
         import asyncio
 
-        control = kwargs.pop("control", None)
-        durability = _pop_deprecated(kwargs) or durability
-        modes, tagged, printed, version = self._stream_setup(
-            stream_mode, print_mode, debug, subgraphs, version, kwargs
+        opts = _run_options(
+            context, print_mode, output_keys, interrupt_before, interrupt_after, durability, version
         )
         channel = EventChannel(self.stream_buffer)
         channel.bind_loop()
-        own = Target(frozenset(modes) | printed, channel.put, subgraphs, channel=channel)
-        loop = self._make_loop(
+        loop, delivery = self._prepare_stream(
             input,
             config,
-            own=own,
-            context=context,
-            output_keys=output_keys,
-            interrupt_before=interrupt_before,
-            interrupt_after=interrupt_after,
-            durability=durability,
-            control=control,
+            stream_mode,
+            subgraphs,
+            debug,
+            opts,
+            kwargs,
+            lambda wanted: Target(wanted, channel.put, subgraphs, channel=channel),
         )
-        shape = fmt.formatter(tagged, subgraphs, version, self._to_state(output_keys))
 
         async def produce() -> None:
-            import asyncio
-
             try:
                 await run_async(loop, channel.wait_writable, channel.is_full)
             except StreamClosed:
@@ -382,22 +358,10 @@ class Pregel:
                 channel.finish()
 
         runner = asyncio.ensure_future(produce())
-        wanted = frozenset(modes)
-        bare = not tagged and not subgraphs and version == "v1" and not printed
-        buf = channel.buf
-        popleft = buf.popleft
         try:
             while await channel.await_items():
-                if bare:
-                    while buf:
-                        yield popleft()[2]
-                else:
-                    while buf:
-                        ns, mode, payload = popleft()
-                        if mode in printed:
-                            fmt.print_item(ns, mode, payload)
-                        if mode in wanted:
-                            yield shape(ns, mode, payload)
+                for item in delivery.drain(channel.buf):
+                    yield item
         finally:
             channel.close()
             if not runner.done():
@@ -492,12 +456,6 @@ class Pregel:
             return GraphOutput(value=value, interrupts=tuple(loop.interrupts))
         if loop.interrupts and isinstance(output, dict):
             output = {**output, INTERRUPT: list(loop.interrupts)}
-        if (
-            isinstance(output, dict)
-            and self.output_info.kind in ("pydantic", "dataclass")
-            and not loop.interrupts
-        ):
-            return output
         return output
 
     # == state ===========================================================================
@@ -823,6 +781,42 @@ def merge_configs(
         else:
             out[key] = value
     return out
+
+
+class _Delivery:
+    """How a stream hands out its events: what it yields, what it prints, in which shape."""
+
+    __slots__ = ("bare", "printed", "shape", "wanted")
+
+    def __init__(
+        self,
+        modes: list[str],
+        tagged: bool,
+        printed: frozenset[str],
+        subgraphs: bool,
+        version: str,
+        to_state: Any,
+    ) -> None:
+        self.wanted = frozenset(modes)
+        self.printed = printed
+        self.shape = fmt.formatter(tagged, subgraphs, version, to_state)
+        # every event is a wanted, untagged v1 chunk: yield the payload as it is
+        self.bare = not tagged and not subgraphs and version == "v1" and not printed
+
+    def drain(self, events: deque[Any]) -> Iterator[Any]:
+        """Yield the items for the ``(ns, mode, payload)`` events queued in ``events``."""
+        popleft = events.popleft
+        if self.bare:
+            while events:
+                yield popleft()[2]
+            return
+        printed, wanted, shape = self.printed, self.wanted, self.shape
+        while events:
+            ns, mode, payload = popleft()
+            if mode in printed:
+                fmt.print_item(ns, mode, payload)
+            if mode in wanted:
+                yield shape(ns, mode, payload)
 
 
 def _run_options(

@@ -17,7 +17,7 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -151,7 +151,8 @@ class EventChannel:
             self.attention = self.closed
             self._cond.notify_all()
 
-    def _wake_producers(self) -> None:
+    def wake_producers(self) -> None:
+        """Let producers blocked on a full buffer go on (the consumer has drained it)."""
         if self._producers_waiting:
             with self._cond:
                 self._cond.notify_all()
@@ -208,7 +209,7 @@ class EventChannel:
         buf = self.buf
         if buf:
             return True
-        self._wake_producers()
+        self.wake_producers()
         while not buf:
             if self.done:
                 if self._error is not None:
@@ -223,24 +224,6 @@ class EventChannel:
                 continue
             await fut
         return True
-
-    def __iter__(self) -> Iterator[Any]:
-        buf = self.buf
-        popleft = buf.popleft
-        while self.wait():
-            while buf:
-                yield popleft()
-            if self._producers_waiting:
-                self._wake_producers()
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        self.bind_loop()
-        buf = self.buf
-        popleft = buf.popleft
-        while await self.await_items():
-            while buf:
-                yield popleft()
-            self._wake_producers()
 
     def bind_loop(self) -> None:
         """Record the running event loop as the consumer's (call before producers start)."""

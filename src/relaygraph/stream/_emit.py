@@ -36,26 +36,24 @@ class Target:
 class Emitter:
     """Sends ``(ns, mode, payload)`` events of one run to its targets."""
 
-    __slots__ = ("_channels", "_routes", "modes", "ns", "targets")
+    __slots__ = ("_routes", "modes", "ns", "targets")
 
     def __init__(self, ns: NS, targets: list[Target]) -> None:
         self.ns = ns
         self.targets = targets
-        routes: dict[str, list[tuple[Callable[[Any], None], NS]]] = {}
-        channels: dict[str, list[tuple[Any, NS]]] = {}
+        # mode -> [(put, namespace relative to that consumer's root, its channel or None)]
+        routes: dict[str, list[tuple[Callable[[Any], None], NS, Any]]] = {}
         for t in targets:
             if len(ns) > t.depth and not t.subgraphs:
                 continue
             rel = ns[t.depth :]
             for mode in t.modes:
-                routes.setdefault(mode, []).append((t.put, rel))
-                channels.setdefault(mode, []).append((t.channel, rel))
+                routes.setdefault(mode, []).append((t.put, rel, t.channel))
         self._routes = routes
-        self._channels = channels
         self.modes = frozenset(routes)
 
     def emit(self, mode: str, payload: Any) -> None:
-        for put, ns in self._routes.get(mode, ()):
+        for put, ns, _ in self._routes.get(mode, ()):
             put((ns, mode, payload))
 
     def writer(self, mode: str = "custom") -> Callable[[Any], None]:
@@ -64,8 +62,7 @@ class Emitter:
         if not routes:
             return _noop
         if len(routes) == 1:
-            put, ns = routes[0]
-            channel, _ = self._channels[mode][0]
+            put, ns, channel = routes[0]
             if channel is not None:
                 return channel.writer(ns, mode)  # type: ignore[no-any-return]
 
@@ -75,7 +72,7 @@ class Emitter:
             return write
 
         def write_all(chunk: Any) -> None:
-            for put, ns in routes:
+            for put, ns, _ in routes:
                 put((ns, mode, chunk))
 
         return write_all

@@ -82,3 +82,11 @@ def query_int(request: Request, name: str, default: int, *, minimum: int = 0) ->
     if number < minimum:
         raise HTTPError(422, f"Invalid {name}: must be >= {minimum}")
     return number
+
+
+def page(items: list[Any], total: int, offset: int) -> Response:
+    """A search result: the items, with the reference's ``x-pagination-*`` headers."""
+    headers = {"x-pagination-total": str(total)}
+    if offset + len(items) < total:
+        headers["x-pagination-next"] = str(offset + len(items))
+    return json(items, headers=headers)

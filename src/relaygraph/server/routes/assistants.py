@@ -12,7 +12,7 @@ from relaygraph.server._errors import HTTPError, conflict, not_found
 from relaygraph.server._ids import now_iso
 from relaygraph.server._introspect import graph_json, schemas, subgraphs
 from relaygraph.server._resources import assistant_json, select
-from relaygraph.server.routes._common import ctx_of, json, path_id, query_bool, read_json
+from relaygraph.server.routes._common import ctx_of, json, page, path_id, query_bool, read_json
 from relaygraph.server.storage import Row
 
 __all__ = ["routes"]
@@ -70,10 +70,7 @@ async def search(request: Request) -> Response:
         sort_by=body.get("sort_by") or "created_at",
         descending=(body.get("sort_order") or "desc") == "desc",
     )
-    headers = {"x-pagination-total": str(total)}
-    if offset + len(rows) < total:
-        headers["x-pagination-next"] = str(offset + len(rows))
-    return json(select(map(assistant_json, rows), body.get("select")), headers=headers)
+    return page(select(map(assistant_json, rows), body.get("select")), total, offset)
 
 
 async def count(request: Request) -> Response:

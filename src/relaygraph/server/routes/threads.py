@@ -13,7 +13,15 @@ from relaygraph.server import _json
 from relaygraph.server._errors import HTTPError, conflict, not_found, status_for
 from relaygraph.server._ids import now_iso, parse_uuid, uuid7
 from relaygraph.server._resources import EMPTY_STATE, select, state_json, thread_json
-from relaygraph.server.routes._common import ctx_of, json, path_id, query_bool, query_int, read_json
+from relaygraph.server.routes._common import (
+    ctx_of,
+    json,
+    page,
+    path_id,
+    query_bool,
+    query_int,
+    read_json,
+)
 from relaygraph.server.storage import Row
 
 __all__ = ["routes"]
@@ -71,10 +79,7 @@ async def search(request: Request) -> Response:
         sort_by=body.get("sort_by") or "created_at",
         descending=(body.get("sort_order") or "desc") == "desc",
     )
-    headers = {"x-pagination-total": str(total)}
-    if offset + len(rows) < total:
-        headers["x-pagination-next"] = str(offset + len(rows))
-    return json(select(map(thread_json, rows), body.get("select")), headers=headers)
+    return page(select(map(thread_json, rows), body.get("select")), total, offset)
 
 
 async def count(request: Request) -> Response:

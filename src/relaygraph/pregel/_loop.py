@@ -36,7 +36,6 @@ from relaygraph.pregel._algo import (
     read_state,
     task_id,
 )
-from relaygraph.pregel._ids import new_checkpoint_id
 from relaygraph.stream import _payloads as payloads
 from relaygraph.stream._emit import Emitter
 from relaygraph.types import Command, Interrupt, Send
@@ -44,14 +43,13 @@ from relaygraph.types import Command, Interrupt, Send
 if TYPE_CHECKING:
     from relaygraph.pregel.main import Pregel
 
-LOAD, PUT, RUN, PUT_WRITES = "load", "put", "run", "put_writes"
-CALL, SLEEP = "call", "sleep"
-SERVICE = _hooks.SERVICE  # (SERVICE, obj, method, args): obj.method / await obj.amethod
+from relaygraph.pregel._checkpointing import Checkpointing
+from relaygraph.pregel._ops import CALL, LOAD, PUT, PUT_WRITES, RUN, SERVICE, SLEEP, Op
 
-Op = tuple[Any, ...]
+__all__ = ["CALL", "LOAD", "PUT", "PUT_WRITES", "RUN", "SERVICE", "SLEEP", "Op", "RunLoop"]
 
 
-class RunLoop:
+class RunLoop(Checkpointing):
     """State of one graph run; ``steps()`` is the algorithm, drivers perform its I/O."""
 
     def __init__(
@@ -323,166 +321,6 @@ class RunLoop:
             seed=self.checkpoint_id or self.seed,
             checkpoint_ns=self.checkpoint_ns,
         )
-
-    def _checkpoint(self, source: str, updated: set[str]) -> Generator[Op, Any, list[Task]]:
-        """Write (or just number) the checkpoint after a step; return the next step's tasks."""
-        if self.checkpointer is None:
-            return self._plan()
-        parent_config = self.checkpoint_config
-        self.checkpoint_id = new_checkpoint_id()
-        next_tasks = self._plan()
-        yield from self._put(source, updated, next_tasks, new_id=False, parent_config=parent_config)
-        return next_tasks
-
-    def _put(
-        self,
-        source: str,
-        updated: set[str],
-        next_tasks: list[Task],
-        *,
-        new_id: bool = True,
-        parent_config: dict[str, Any] | None = None,
-    ) -> Generator[Op, Any, None]:
-        if new_id:
-            parent_config = self.checkpoint_config
-            self.checkpoint_id = new_checkpoint_id()
-        checkpoint = {
-            "v": 1,
-            "id": self.checkpoint_id,
-            "ts": payloads.now_iso(),
-            "channel_values": (values := self._channel_values(updated)),
-            # versions of the channels that hold a value: cleared edge triggers drop out, so
-            # a checkpoint stays the size of the state, not of the graph
-            "channel_versions": {k: v for k in values if (v := self.versions.get(k)) is not None},
-            "versions_seen": {},
-            "updated_channels": sorted(updated),
-            "last_nodes": self.last_nodes,
-        }
-        metadata: dict[str, Any] = {"source": source, "step": self.step, "parents": self._parents()}
-        put_config = {
-            "configurable": {
-                "thread_id": self.thread_id,
-                "checkpoint_ns": self.checkpoint_ns,
-                "checkpoint_id": (parent_config or {}).get("configurable", {}).get("checkpoint_id"),
-            }
-        }
-        store = self.durability != "exit" or source == "final"
-        new_versions = {k: self.versions[k] for k in updated if k in self.versions}
-        if store:
-            yield (PUT, put_config, checkpoint, metadata, new_versions)
-        self.parent_checkpoint_config = parent_config
-        self.checkpoint_config = self._config_for(self.checkpoint_id)
-        self.last_checkpoint = (checkpoint, metadata, new_versions, put_config)
-        if self.checkpoint_events:
-            shown_parent = None if self.durability == "exit" else parent_config
-            self._emit_checkpoint(metadata, next_tasks, shown_parent, None)
-
-    def _channel_values(self, updated: set[str]) -> dict[str, Any]:
-        """Stored channel values, kept up to date from each step's updated channels."""
-        snap = self._snapshot
-        channels = self.channels
-        if snap is None:
-            snap = {k: v for k, ch in channels.items() if (v := ch.checkpoint()) is not MISSING}
-            self._snapshot = snap
-        else:
-            for k in updated:
-                ch = channels.get(k)
-                if ch is None:
-                    continue
-                v = ch.checkpoint()
-                if v is MISSING:
-                    snap.pop(k, None)
-                else:
-                    snap[k] = v
-        return dict(snap)
-
-    def final_put(self) -> Generator[Op, Any, None]:
-        """With ``durability="exit"``: store the last checkpoint when the run ends."""
-        last = getattr(self, "last_checkpoint", None)
-        if self.checkpointer is not None and self.durability == "exit" and last is not None:
-            checkpoint, metadata, new_versions, put_config = last
-            put_config = {"configurable": {**put_config["configurable"], "checkpoint_id": None}}
-            yield (PUT, put_config, checkpoint, metadata, new_versions)
-
-    def _parents(self) -> dict[str, str]:
-        parent = self.parent
-        if parent is None:
-            return {}
-        loop = parent.loop
-        out = dict(loop._parents())
-        if loop.checkpoint_id:
-            out[loop.checkpoint_ns] = loop.checkpoint_id
-        return out
-
-    def _config_for(self, checkpoint_id: str | None) -> dict[str, Any]:
-        conf: dict[str, Any] = {
-            "checkpoint_ns": self.checkpoint_ns,
-            "thread_id": self.thread_id,
-            "checkpoint_id": checkpoint_id,
-        }
-        if self.ns:
-            cmap: dict[str, Any] = dict(self._parents())
-            cmap[self.checkpoint_ns] = checkpoint_id
-            conf = {
-                "checkpoint_ns": self.checkpoint_ns,
-                "thread_id": self.thread_id,
-                "checkpoint_map": cmap,
-                "checkpoint_id": checkpoint_id,
-            }
-        return {"configurable": conf}
-
-    def _emit_checkpoint(
-        self,
-        metadata: Mapping[str, Any],
-        next_tasks: Sequence[Task],
-        parent_config: dict[str, Any] | None,
-        saved: Any,
-    ) -> None:
-        payload = {
-            "config": self.checkpoint_config,
-            "parent_config": parent_config,
-            "values": self._values_chunk()
-            if self.out_single is None
-            else read_state(self.channels, self.state_keys),
-            "metadata": dict(metadata),
-            "next": [t.name for t in next_tasks],
-            "tasks": [self._task_entry(t, saved) for t in next_tasks],
-        }
-        if self.want_checkpoints:
-            self.emitter.emit("checkpoints", payload)
-        if self.want_debug:
-            self.emitter.emit(
-                "debug", payloads.debug(metadata.get("step", self.step), "checkpoint", payload)
-            )
-
-    def _task_entry(self, task: Task, saved: Any) -> dict[str, Any]:
-        state = self._subgraph_state(task)
-        if saved is not None and saved.pending_writes:
-            writes = [(c, v) for tid, c, v in saved.pending_writes if tid == task.id]
-            errors = [v for c, v in writes if c == ERROR]
-            if errors:
-                return {"id": task.id, "name": task.name, "error": errors[0], "state": state}
-            interrupts = tuple(
-                payloads.interrupt_as_dict(i) for c, v in writes if c == INTERRUPT for i in v
-            )
-            result = payloads.writes_result(writes, self.state_key_set)
-            if result:
-                return {
-                    "id": task.id,
-                    "name": task.name,
-                    "result": result,
-                    "interrupts": interrupts,
-                    "state": state,
-                }
-            return {"id": task.id, "name": task.name, "interrupts": interrupts, "state": state}
-        return {"id": task.id, "name": task.name, "interrupts": (), "state": state}
-
-    def _subgraph_state(self, task: Task) -> dict[str, Any] | None:
-        if task.node is not None and task.node.name in self.graph.subgraph_nodes:
-            return {
-                "configurable": {"thread_id": self.thread_id, "checkpoint_ns": task.checkpoint_ns}
-            }
-        return None
 
     # == per-run services =================================================================
     @property

@@ -6,7 +6,13 @@ import inspect
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar, get_type_hints
 
-from relaygraph.channels import BaseChannel, EphemeralValue, NamedBarrierValue, Topic
+from relaygraph.channels import (
+    BaseChannel,
+    BinaryOperatorAggregate,
+    EphemeralValue,
+    NamedBarrierValue,
+    Topic,
+)
 from relaygraph.constants import END, RESERVED, START, TASKS
 from relaygraph.errors import GraphSetupError, UnknownNodeError
 from relaygraph.graph._branch import Branch
@@ -87,7 +93,9 @@ class StateGraph(Generic[S]):
         for key, channel in channels_for_schema(schema).items():
             if key in self.channels:
                 existing = self.channels[key]
-                if type(existing) is not type(channel) and type(channel).__name__ != "LastValue":
+                if isinstance(channel, BinaryOperatorAggregate) and not isinstance(
+                    existing, BinaryOperatorAggregate
+                ):  # a later schema that gives the key a reducer wins
                     self.channels[key] = channel
                 continue
             if key in RESERVED:

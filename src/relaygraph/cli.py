@@ -66,6 +66,39 @@ def _parser() -> argparse.ArgumentParser:
             "--log-level", choices=["debug", "info", "warning", "error"], help="default: info"
         )
         sub.add_argument("--no-access-log", action="store_true", help="do not log each request")
+        scale = sub.add_argument_group(
+            "scale-out", "run several instances over one PostgreSQL database (and Redis)"
+        )
+        scale.add_argument(
+            "--database-url",
+            metavar="URL",
+            help="postgresql://... for assistants, threads, runs, event logs and checkpoints "
+            "(default: SQLite in --data-dir)",
+        )
+        scale.add_argument(
+            "--redis-url",
+            metavar="URL",
+            help="redis://... for wake-ups, live events and cancels between instances "
+            "(default: PostgreSQL LISTEN/NOTIFY)",
+        )
+        scale.add_argument(
+            "--run-lease",
+            type=float,
+            metavar="SECONDS",
+            help="a run whose worker is silent this long is retried elsewhere (default: 15)",
+        )
+        scale.add_argument(
+            "--shutdown-grace",
+            type=float,
+            metavar="SECONDS",
+            help="on shutdown, let running runs finish this long first (default: 0)",
+        )
+        scale.add_argument(
+            "--on-shutdown",
+            choices=["auto", "handoff", "interrupt"],
+            help="what happens to runs still running at shutdown: hand them back to the "
+            "queue, or interrupt them (default: handoff with --database-url, else interrupt)",
+        )
         sub.set_defaults(default_host=host, default_port=port)
     from relaygraph.client.cli import add_client_commands
 
@@ -88,7 +121,11 @@ def _server_class() -> type:
             if ctx is not None and not self.should_exit:
                 try:
                     loop = asyncio.get_event_loop()
-                    loop.call_soon_threadsafe(lambda: asyncio.ensure_future(ctx.runs.stop()))
+                    stop = ctx.runs.stop(
+                        grace_s=ctx.settings.shutdown_grace_s,
+                        handoff=ctx.settings.handoff_on_shutdown,
+                    )
+                    loop.call_soon_threadsafe(lambda: asyncio.ensure_future(stop))
                 except RuntimeError:
                     pass
             super().handle_exit(sig, frame)
@@ -119,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         event_retention_s=args.event_retention,
         log_level=args.log_level,
         access_log=False if args.no_access_log else None,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        run_lease_s=args.run_lease,
+        shutdown_grace_s=args.shutdown_grace,
+        on_shutdown=args.on_shutdown,
     )
     try:
         app = create_app(settings)

@@ -25,6 +25,7 @@ from relaygraph.server._ids import assistant_id_for, now_iso
 from relaygraph.server._metrics import Metrics
 from relaygraph.server._schema import load_openapi
 from relaygraph.server._settings import ServerSettings
+from relaygraph.server.bus import open_bus
 from relaygraph.server.routes import ROUTES
 from relaygraph.server.runs import EventLog, RunService
 from relaygraph.server.storage import SqliteStorage, Storage
@@ -81,6 +82,25 @@ async def _sweep(storage: Storage, retention_s: float) -> None:
             logger.info("swept run events", extra={"rows": removed})
 
 
+def _open_storage(settings: ServerSettings) -> Storage:
+    if settings.database_url:
+        from relaygraph.server.storage import PostgresStorage
+
+        return PostgresStorage(settings.database_url, max_size=max(4, settings.n_jobs))
+    return SqliteStorage(settings.data_dir / "server.sqlite")
+
+
+def _open_saver(settings: ServerSettings) -> contextlib.AbstractAsyncContextManager[Any]:
+    if settings.database_url:
+        from relaygraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        return AsyncPostgresSaver.from_conn_string(settings.database_url)
+    from relaygraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return AsyncSqliteSaver.from_conn_string(str(settings.data_dir / "checkpoints.sqlite"))
+
+
 def create_app(
     settings: ServerSettings | None = None,
     *,
@@ -98,34 +118,49 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from relaygraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-        store = storage or SqliteStorage(settings.data_dir / "server.sqlite")
+        store = storage or _open_storage(settings)
         await store.setup()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        async with AsyncSqliteSaver.from_conn_string(
-            str(settings.data_dir / "checkpoints.sqlite")
-        ) as saver:
+        async with _open_saver(settings) as saver:
             await saver.setup()
             bound = registry.bound(saver)
             await _ensure_assistants(store, bound)
             metrics = Metrics()
             openapi = load_openapi(bound.ids)
-            log = EventLog(store, settings.subscriber_buffer)
-            runs = RunService(store, bound, openapi, log, saver, metrics, settings.n_jobs)
+            bus = open_bus(settings.redis_url, settings.database_url, settings.bus_channel)
+            log = EventLog(store, settings.subscriber_buffer, bus)
+            runs = RunService(
+                store,
+                bound,
+                openapi,
+                log,
+                saver,
+                metrics,
+                settings.n_jobs,
+                bus=bus,
+                lease_s=settings.run_lease_s,
+                max_attempts=settings.max_attempts,
+            )
             app.state.ctx = ServerContext(
                 settings, store, bound, openapi, saver, log, runs, metrics
             )
             await runs.start()
             sweeper = asyncio.ensure_future(_sweep(store, settings.event_retention_s))
             logger.info(
-                "server ready", extra={"graphs": bound.ids, "data_dir": str(settings.data_dir)}
+                "server ready",
+                extra={
+                    "graphs": bound.ids,
+                    "storage": type(store).__name__,
+                    "bus": type(bus).__name__,
+                    "worker_id": runs.pool.worker_id,
+                },
             )
             try:
                 yield
             finally:
                 sweeper.cancel()
-                await runs.stop()
+                await runs.stop(
+                    grace_s=settings.shutdown_grace_s, handoff=settings.handoff_on_shutdown
+                )
                 await log.stop()
                 await asyncio.gather(sweeper, return_exceptions=True)
                 await store.close()

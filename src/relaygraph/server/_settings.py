@@ -18,6 +18,14 @@ class ServerSettings:
     (``server.sqlite`` for assistants/threads/runs/events, ``checkpoints.sqlite``);
     ``n_jobs`` bounds the runs executing at once; ``event_retention_s`` is how long a
     finished run's event log stays joinable.
+
+    Scale-out: ``database_url`` (``postgresql://...``) puts everything durable in PostgreSQL
+    so several instances can share it; ``redis_url`` carries their wake-ups, live event
+    signals and cancels (LISTEN/NOTIFY is used without it) on ``bus_channel``. A claimed
+    run holds a ``run_lease_s`` lease; a run whose worker died is retried from its last
+    checkpoint up to ``max_attempts`` times. On shutdown, runs get ``shutdown_grace_s`` to
+    finish, then are handed back to the queue (``on_shutdown="handoff"``, the default with
+    shared storage) or interrupted (``"interrupt"``, the default with SQLite).
     """
 
     config: Path = Path("langgraph.json")
@@ -33,6 +41,24 @@ class ServerSettings:
     log_level: str = "info"
     access_log: bool = True
     api_url: str = ""
+    database_url: str | None = None
+    redis_url: str | None = None
+    bus_channel: str = "relaygraph"
+    run_lease_s: float = 15.0
+    max_attempts: int = 3
+    shutdown_grace_s: float = 0.0
+    on_shutdown: str = "auto"
+
+    @property
+    def shared_storage(self) -> bool:
+        """Whether the storage is a shared PostgreSQL database."""
+        return bool(self.database_url)
+
+    @property
+    def handoff_on_shutdown(self) -> bool:
+        if self.on_shutdown == "auto":
+            return self.shared_storage
+        return self.on_shutdown == "handoff"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -239,17 +238,11 @@ async def cancel(request: Request) -> Response:
     action = _action(request)
     if run is None:
         raise not_found("No runs found to cancel.")
-    # Take hold of the run's outcome before cancelling: a rolled-back pending run is gone
-    # from storage afterwards, but its stream still resolves to its final answer.
-    live = ctx.runs.log.live.get(run_id)
-    outcome: Any = asyncio.shield(live.outcome) if live is not None else None
     await ctx.runs.cancel(thread_id, [run_id], action)
     if not query_bool(request, "wait"):
-        if outcome is not None:
-            outcome.cancel()
         return Response(status_code=202)
     return KeepAliveJSONResponse(  # type: ignore[return-value]
-        outcome if outcome is not None else ctx.runs.outcome(run_id, thread_id),
+        ctx.runs.outcome(run_id, thread_id, gone={}),  # a rolled-back pending run is gone
         headers=_locations(run, "/join"),
         interval_s=ctx.settings.heartbeat_s,
     )
@@ -265,18 +258,8 @@ async def cancel_many(request: Request) -> Response:
     else:
         status = body.get("status")
         wanted = ("pending", "running") if status == "all" else (status,)
-        thread_id = body.get("thread_id")
-        ids = [
-            run_id
-            for run_id, handle in list(ctx.runs.pool.handles.items())
-            if "running" in wanted and thread_id in (None, handle.thread_id)
-        ]
-        if "pending" in wanted:
-            ids += [
-                r["run_id"]
-                for r in await ctx.storage.pending_runs()
-                if thread_id in (None, r["thread_id"])
-            ]
+        matching = await ctx.storage.runs_with_status(wanted, body.get("thread_id"))
+        ids = [r["run_id"] for r in matching]
         found = await ctx.runs.cancel(body.get("thread_id"), ids, action)
     if not found:
         raise not_found("No runs found to cancel.")

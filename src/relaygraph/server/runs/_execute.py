@@ -19,7 +19,8 @@ from relaygraph.server._graphs import GraphRegistry
 from relaygraph.server._ids import now_iso
 from relaygraph.server._metrics import Metrics
 from relaygraph.server._resources import interrupts_json
-from relaygraph.server.runs._handles import CANCEL_MESSAGES, RunHandle
+from relaygraph.server.bus import Bus, LocalBus, Signal
+from relaygraph.server.runs._handles import CANCEL_MESSAGES, LEAVE_REASONS, RunHandle
 from relaygraph.server.runs._modes import WireEmitter, engine_modes
 from relaygraph.server.runs._rollback import rollback_thread
 from relaygraph.server.runs._stream import EventLog
@@ -69,6 +70,8 @@ class RunExecutor:
         saver: Any,
         metrics: Metrics,
         after_run: Callable[[Row], Any] | None = None,
+        bus: Bus | None = None,
+        worker_id: str = "",
     ) -> None:
         self.storage = storage
         self.graphs = graphs
@@ -76,24 +79,34 @@ class RunExecutor:
         self.saver = saver
         self.metrics = metrics
         self.after_run = after_run
+        self.bus: Bus = bus if bus is not None else LocalBus()
+        self.worker_id = worker_id
 
     async def execute(self, run: Row, handle: RunHandle) -> None:
-        """Execute ``run`` to its end (or cancellation); never raises."""
+        """Execute ``run`` to its end (or cancellation); never raises.
+
+        A later attempt (its earlier worker died) numbers its events on from the stored
+        log and resumes the graph from the thread's last checkpoint if this run wrote it."""
         run_id = run["run_id"]
-        stream = self.log.open(run_id)
+        attempt = int(run.get("attempt") or 1)
+        start_seq = await self.storage.last_event_seq(run_id) if attempt > 1 else 0
+        stream = self.log.open(run_id, start_seq)
         dumps = _json.dumps
 
         def publish(name: str, data: Any) -> None:
             stream.publish(name, dumps(data))
 
-        publish("metadata", {"run_id": run_id, "attempt": 1})
+        publish("metadata", {"run_id": run_id, "attempt": attempt})
         self.metrics.runs_started += 1
         status, error = "success", None
         graph: Any = None
         try:
             graph = self.graphs.get(run["metadata"]["graph_id"])
-            await self._stream(graph, run, publish)
+            await self._stream(graph, run, publish, resume=await self._resumes(run))
         except asyncio.CancelledError:
+            if handle.cancel_reason in LEAVE_REASONS:
+                await self.leave(run, handle)
+                return
             status, error = _cancelled(handle)
         except Exception as exc:
             status = "error"
@@ -102,8 +115,31 @@ class RunExecutor:
             logger.info("run failed", extra={"run_id": run_id, "error": error})
         await self.conclude(run, graph, status, error, handle)
 
+    async def _resumes(self, run: Row) -> bool:
+        """Whether a re-attempted run continues from a checkpoint it wrote before."""
+        started_at = run.get("started_at")
+        if int(run.get("attempt") or 1) < 2 or not started_at:
+            return False
+        config = {"configurable": {"thread_id": run["thread_id"], "checkpoint_ns": ""}}
+        latest = await self.saver.aget_tuple(config)
+        return latest is not None and str(latest.checkpoint.get("ts", "")) >= started_at
+
+    async def leave(self, run: Row, handle: RunHandle) -> None:
+        """Stop executing ``run`` here without ending it (see ``LEAVE_REASONS``)."""
+        run_id = run["run_id"]
+        if handle.cancel_reason == "handoff":
+            await self.log.detach(run_id, keep=True)
+            await self.storage.release_run(run_id, self.worker_id)
+            self.bus.publish(Signal("wake"))
+            logger.info("run handed back", extra={"run_id": run_id})
+        else:  # lost: its new owner numbers on from the stored log; drop what is not stored
+            await self.log.detach(run_id, keep=False)
+
     async def abandon(self, run: Row, handle: RunHandle) -> None:
         """Record a run cancelled before its execution began."""
+        if handle.cancel_reason in LEAVE_REASONS:
+            await self.leave(run, handle)
+            return
         status, error = _cancelled(handle)
         graph = (
             self.graphs.get(run["metadata"]["graph_id"])
@@ -118,6 +154,7 @@ class RunExecutor:
         """Make the run terminal, update its thread, then end its event log."""
         outcome: Any = None
         try:
+            await self.log.flush_run(run["run_id"])  # the log is complete before the status
             outcome = await self._finish(run, graph, status, error, handle)
         except Exception:  # pragma: no cover - storage failure while finishing
             logger.exception("finishing run failed", extra={"run_id": run["run_id"]})
@@ -127,7 +164,9 @@ class RunExecutor:
         if self.after_run is not None:
             await self.after_run(run)
 
-    async def _stream(self, graph: Any, run: Row, publish: Callable[[str, Any], None]) -> None:
+    async def _stream(
+        self, graph: Any, run: Row, publish: Callable[[str, Any], None], *, resume: bool
+    ) -> None:
         kwargs = run["kwargs"]
         wire_modes = kwargs.get("stream_mode") or ["values"]
         subgraphs = bool(kwargs.get("subgraphs"))
@@ -136,6 +175,8 @@ class RunExecutor:
         modes = engine_modes(wire_modes)
         command = kwargs.get("command")
         graph_input = to_command(command) if command else kwargs.get("input")
+        if resume:
+            graph_input = None
         options: dict[str, Any] = {
             "context": kwargs.get("context") or None,
             "interrupt_before": kwargs.get("interrupt_before"),
@@ -144,6 +185,8 @@ class RunExecutor:
             "subgraphs": subgraphs,
         }
         config = kwargs["config"]
+        if run.get("attempt", 1) > 1:
+            config = {**config, "metadata": {**config["metadata"], "run_attempt": run["attempt"]}}
         if "events" in wire_modes:
             await self._stream_events(graph, graph_input, config, modes, options, publish, feed)
             return

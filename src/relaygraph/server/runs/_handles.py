@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-__all__ = ["CANCEL_MESSAGES", "RunHandle"]
+__all__ = ["CANCEL_MESSAGES", "LEAVE_REASONS", "RunHandle"]
 
 CANCEL_MESSAGES = {
     "interrupt": (
@@ -23,6 +23,10 @@ CANCEL_MESSAGES = {
 }
 """cancel reason -> (error name, message) recorded on the thread."""
 
+LEAVE_REASONS = frozenset(("handoff", "lost"))
+"""Reasons that stop a run here without ending it: ``handoff`` (this instance shuts down and
+hands the run back to the queue) and ``lost`` (its lease expired; another instance owns it)."""
+
 
 @dataclasses.dataclass
 class RunHandle:
@@ -31,11 +35,14 @@ class RunHandle:
     run_id: str
     thread_id: str
     started_at: str
+    claimed_at: float = 0.0
+    """``time.monotonic()`` when this instance claimed the run."""
     task: asyncio.Task[None] | None = None
     cancel_reason: str | None = None
 
     def cancel(self, reason: str) -> None:
-        """Stop the run now (at its next ``await``); ``reason`` is a ``CANCEL_MESSAGES`` key."""
+        """Stop the run now (at its next ``await``); ``reason`` is a ``CANCEL_MESSAGES`` key
+        or one of ``LEAVE_REASONS``. The first reason given is kept."""
         if self.cancel_reason is None:
             self.cancel_reason = reason
         if self.task is not None and not self.task.done():

@@ -6,7 +6,6 @@ claims it when its thread is free. The routes only translate HTTP to these calls
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import time
 import uuid
@@ -20,6 +19,7 @@ from relaygraph.server._graphs import GraphRegistry
 from relaygraph.server._ids import assistant_id_for, now_iso, uuid7
 from relaygraph.server._metrics import Metrics
 from relaygraph.server._schema import OpenAPI
+from relaygraph.server.bus import Bus, LocalBus, Signal
 from relaygraph.server.runs._execute import RunExecutor
 from relaygraph.server.runs._handles import CANCEL_MESSAGES
 from relaygraph.server.runs._queue import RunQueue
@@ -69,6 +69,10 @@ class RunService:
         saver: Any,
         metrics: Metrics,
         n_jobs: int,
+        *,
+        bus: Bus | None = None,
+        lease_s: float = 15.0,
+        max_attempts: int = 3,
     ) -> None:
         self.storage = storage
         self.graphs = graphs
@@ -76,24 +80,69 @@ class RunService:
         self.log = log
         self.saver = saver
         self.metrics = metrics
+        self.bus: Bus = bus if bus is not None else LocalBus()
         self.queue = RunQueue(n_jobs)
-        executor = RunExecutor(storage, graphs, log, saver, metrics, after_run=self._after_run)
+        executor = RunExecutor(
+            storage, graphs, log, saver, metrics, after_run=self._after_run, bus=self.bus
+        )
         self.executor = executor
-        self.pool = WorkerPool(n_jobs, storage, self.queue, executor, metrics)
+        self.pool = WorkerPool(
+            n_jobs,
+            storage,
+            self.queue,
+            executor,
+            metrics,
+            self.bus,
+            lease_s=lease_s,
+            max_attempts=max_attempts,
+            on_failed=self._worker_lost,
+        )
+        executor.worker_id = self.pool.worker_id
 
     # == lifecycle =======================================================================
     async def start(self) -> None:
-        """Fail runs a previous process left running, reopen pending logs, start workers."""
-        for run in await self.storage.recover(time.time()):
-            error = {"error": "ServerRestart", "message": "the server stopped during this run"}
-            await self.storage.update_thread(run["thread_id"], {"status": "error", "error": error})
-            await self._after_run(run)
-        for run in await self.storage.pending_runs():
-            self.log.open(run["run_id"])  # joinable again before it starts
+        """Listen to the bus and start the workers. When this process owns its storage,
+        runs a previous process left running are re-queued at once (they resume from
+        their last checkpoint); with shared storage the reapers find them when their
+        lease ends."""
+        await self.bus.start(self._on_signal)
+        if self.storage.single_instance:
+            await self.pool.reap(float("inf"))
         self.pool.start()
 
-    async def stop(self) -> None:
-        await self.pool.stop()
+    async def stop(self, *, grace_s: float = 0.0, handoff: bool = False) -> None:
+        """Stop claiming, then drain for ``grace_s`` and hand back (or interrupt) the rest."""
+        await self.pool.stop(grace_s=grace_s, handoff=handoff)
+        await self.bus.close()
+
+    def _on_signal(self, signal: Signal) -> None:
+        if signal.kind == "wake":
+            self.queue.notify()
+        elif signal.kind == "events":
+            self.log.poke(signal.run_id)
+        elif signal.kind == "cancel":
+            self.pool.cancel_local(signal.run_id, signal.action)
+
+    async def _worker_lost(self, run: Row) -> None:
+        """A run failed because its workers kept dying: record it like a run error."""
+        error = {
+            "error": "WorkerLost",
+            "message": f"the run's worker stopped {run.get('attempt')} times; giving up",
+        }
+        run_id, thread_id = run["run_id"], run["thread_id"]
+        seq = await self.storage.last_event_seq(run_id)
+        await self.storage.append_events([(run_id, seq + 1, "error", _json.dumps(error))])
+        status = "busy" if await self.storage.inflight_runs(thread_id) else "error"
+        await self.storage.update_thread(thread_id, {"status": status, "error": error})
+        self._ended(run_id)
+        await self._after_run(run)
+
+    def _ended(self, run_id: str) -> None:
+        """Tell readers and idle workers, here and elsewhere, that ``run_id`` ended."""
+        self.log.poke(run_id)
+        self.bus.publish(Signal("events", run_id))
+        self.queue.notify()
+        self.bus.publish(Signal("wake"))
 
     async def _after_run(self, run: Row) -> None:
         kwargs = run["kwargs"]
@@ -170,9 +219,9 @@ class RunService:
                 await self.storage.update_thread(thread_id, {"metadata": merged})
         run = self._run_row(thread_id, body, assistant, stateless, created, now)
         await self.storage.create_run(run)
-        self.log.open(run["run_id"])
         self.metrics.runs_created += 1
         self.queue.notify()
+        self.bus.publish(Signal("wake"))
         return run
 
     def _run_row(
@@ -245,27 +294,29 @@ class RunService:
     # == cancellation ====================================================================
     async def cancel_run(self, run: Row, action: str) -> None:
         """Cancel a pending or running run with ``action`` (``interrupt``/``rollback``) or
-        ``disconnect``."""
-        handle = self.pool.handles.get(run["run_id"])
-        if handle is not None:
-            handle.cancel(action)
+        ``disconnect``.
+
+        The request is stored first (a pending run ends right there), so it reaches a run
+        executing on another instance through that instance's heartbeat even if the bus
+        message announcing it is lost."""
+        run_id = run["run_id"]
+        if self.pool.cancel_local(run_id, action):
             return
-        current = await self.storage.get_run(run["run_id"])
-        if current is None or current["status"] != "pending":
+        where = await self.storage.request_cancel(run_id, action, time.time())
+        if where == "running":
+            if not self.pool.cancel_local(run_id, action):  # claimed here meanwhile?
+                self.bus.publish(Signal("cancel", run_id, action))
             return
-        if action == "rollback":
-            await self.storage.delete_run(run["run_id"])
-        else:
-            await self.storage.finish_run(run["run_id"], "interrupted", time.time())
+        if where is None:
+            return
         name, message = CANCEL_MESSAGES.get(action, CANCEL_MESSAGES["interrupt"])
         thread_id = run["thread_id"]
         status = "busy" if await self.storage.inflight_runs(thread_id) else "idle"
         await self.storage.update_thread(
             thread_id, {"status": status, "error": {"error": name, "message": message}}
         )
-        await self.log.close(run["run_id"], {})
-        await self._after_run(current)
-        self.queue.notify()
+        self._ended(run_id)
+        await self._after_run(run)
 
     async def cancel(self, thread_id: str | None, run_ids: Sequence[str], action: str) -> int:
         """Cancel each listed run that exists (on ``thread_id`` when given); how many."""
@@ -285,20 +336,20 @@ class RunService:
             return False
         if run["status"] in ("pending", "running"):
             await self.cancel_run(run, "interrupt")
-            stream = self.log.live.get(run_id)
-            if stream is not None:
-                await asyncio.shield(stream.outcome)
+            await self.log.wait_ended(run_id)
         return await self.storage.delete_run(run_id)
 
     # == results =========================================================================
-    async def outcome(self, run_id: str, thread_id: str | None = None) -> Any:
+    async def outcome(self, run_id: str, thread_id: str | None = None, *, gone: Any = None) -> Any:
         """The run's final values (with ``__interrupt__``) or ``{"__error__": ...}``, once it
-        has ended."""
-        stream = self.log.live.get(run_id)
-        if stream is not None:
-            return await asyncio.shield(stream.outcome)
+        has ended; ``gone`` (or a 404 error) when the run no longer exists then."""
+        ended_here = await self.log.wait_ended(run_id)
+        if ended_here is not None:
+            return ended_here
         run = await self.storage.get_run(run_id)
         if run is None or (thread_id is not None and run["thread_id"] != thread_id):
+            if gone is not None:
+                return gone
             return {"__error__": {"error": "HTTPException", "message": "404: Run not found"}}
         thread = await self.storage.get_thread(run["thread_id"])
         if thread is None:

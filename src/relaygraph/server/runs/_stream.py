@@ -1,14 +1,21 @@
-"""Each run's event log: a gap-free sequence of ``(seq, event, data)``, durable in storage,
-with a bounded in-memory tail for the readers that keep up.
+"""Each run's event log: a gap-free sequence of ``(seq, event, data)``, durable in storage.
 
-``RunStream.publish`` never waits: it numbers the event, appends it to the tail and to the
-unflushed list, wakes readers, and lets a flusher task write the unflushed events to storage
-in batches. A reader (``EventLog.read``) holds only a cursor, the last seq it has sent:
+The instance executing a run holds its ``RunStream``: ``publish`` never waits, it numbers the
+event and queues it; a flusher task writes queued events (of all live runs) to storage in
+one call, then wakes readers. **An event is delivered only once it is stored**, so a seq a
+client has seen is never reused, even when the run's worker dies and another instance
+resumes the run from its last checkpoint (the new attempt numbers on from the stored seq).
 
-* from the tail while its cursor is within it (the common case, no copies kept per reader);
-* from the unflushed list or storage when it has fallen behind the tail, so a slow reader
-  costs the run nothing and holds no memory of its own;
-* from storage alone once the run is over (during the retention window, and after a restart).
+A reader (``EventLog.read``) holds only a cursor, the last seq it has sent:
+
+* on the executing instance, from the stream's bounded in-memory tail while its cursor is
+  within it (no copies kept per reader), else from storage, so a slow reader costs the run
+  nothing and holds no memory of its own;
+* anywhere else (another instance, a pending run, a finished run, after a restart), from
+  storage, woken by the bus's ``events`` signals and re-checking every ``bus.poll_s``.
+
+The log of a run is complete once the run's status is terminal (or the run is gone): the
+executor stores the last events before it records the outcome.
 """
 
 from __future__ import annotations
@@ -19,22 +26,27 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
+from relaygraph.server.bus import Bus, LocalBus, Signal
 from relaygraph.server.storage import Storage
 from relaygraph.server.storage._base import EventRow
 
-__all__ = ["EventLog", "RunStream"]
+__all__ = ["DETACHED", "EventLog", "RunStream"]
 
-_FLUSH_DELAY_S = 0.002
+DETACHED: Any = object()
+"""The outcome of a stream whose run left this instance unfinished (handed back, or its
+lease was lost): wait for the run elsewhere."""
+
+_INFLIGHT = ("pending", "running")
 
 
 class RunStream:
-    """The live end of one run's log (exists from run creation until its end)."""
+    """The live end of one run's log, on the instance executing the run."""
 
-    def __init__(self, run_id: str, log: EventLog) -> None:
+    def __init__(self, run_id: str, log: EventLog, start_seq: int = 0) -> None:
         self.run_id = run_id
         self.log = log
-        self.last_seq = 0
-        self.flushed = 0
+        self.last_seq = start_seq
+        self.flushed = start_seq
         self.pending: list[EventRow] = []
         self.tail: deque[EventRow] = deque(maxlen=log.tail_size)
         self.finished = False
@@ -50,46 +62,42 @@ class RunStream:
             self.log.mark_dirty(self)
         self.pending.append(row)
         self.tail.append(row)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
         return seq
 
     def flushed_through(self, seq: int) -> None:
-        """Storage now holds every event up to ``seq``."""
+        """Storage now holds every event up to ``seq``: readers may have them."""
         if seq > self.flushed:
             del self.pending[: seq - self.flushed]
             self.flushed = seq
+            self._wake()
 
-    async def finish(self, outcome: Any) -> None:
-        """Flush everything, mark the log complete and wake every reader."""
-        await self.log.flush([self])
+    def end(self, outcome: Any) -> None:
+        """Mark the log complete (everything is flushed) and wake every reader."""
         self.finished = True
         if not self.outcome.done():
             self.outcome.set_result(outcome)
+        self._wake()
+
+    def _wake(self) -> None:
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     def after(self, cursor: int, limit: int) -> list[EventRow] | None:
-        """Up to ``limit`` events after ``cursor`` held in memory; ``None`` when they are only
-        in storage."""
-        if cursor >= self.last_seq:
+        """Up to ``limit`` stored events after ``cursor`` from the tail; ``None`` when the
+        tail no longer holds the first of them."""
+        if cursor >= self.flushed:
             return []
         tail = self.tail
-        first = tail[0][0] if tail else self.last_seq + 1
-        if cursor + 1 >= first:
-            start = cursor + 1 - first
-            return list(itertools.islice(tail, start, start + limit))
-        if cursor >= self.flushed:
-            start = cursor - self.flushed
-            return self.pending[start : start + limit]
-        return None
+        first = tail[0][0] if tail else self.flushed + 1
+        if cursor + 1 < first:
+            return None
+        start = cursor + 1 - first
+        stop = start + min(limit, self.flushed - cursor)
+        return list(itertools.islice(tail, start, stop))
 
     async def wait(self, timeout: float | None) -> bool:
-        """Wait for the next event (or the end); ``False`` on timeout."""
+        """Wait for more stored events (or the end); ``False`` on timeout."""
         if self.finished:
             return True
         waiter = self._waiter
@@ -100,24 +108,29 @@ class RunStream:
 
 
 class EventLog:
-    """Every run's log: the live ``RunStream`` of active runs, storage for the rest.
+    """Every run's log: the live ``RunStream`` of runs executing here, storage for the rest.
 
-    One flusher task writes the unflushed events of all live runs in a single storage call
-    a couple of milliseconds after the first of them was published.
+    One flusher task writes the queued events of all live runs in a single storage call as
+    soon as the loop is free (events published meanwhile join the next call).
     """
 
-    def __init__(self, storage: Storage, tail_size: int = 1024) -> None:
+    def __init__(self, storage: Storage, tail_size: int = 1024, bus: Bus | None = None) -> None:
         self.storage = storage
         self.tail_size = tail_size
+        self.bus: Bus = bus if bus is not None else LocalBus()
         self.live: dict[str, RunStream] = {}
         self._dirty: dict[str, RunStream] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._bell: asyncio.Event | None = None
+        self._watchers: dict[str, list[asyncio.Future[None]]] = {}
 
-    def open(self, run_id: str) -> RunStream:
+    # == the executing side ==============================================================
+    def open(self, run_id: str, start_seq: int = 0) -> RunStream:
+        """The live stream of a run starting here, numbering on from ``start_seq``."""
         stream = self.live.get(run_id)
         if stream is None:
-            stream = self.live[run_id] = RunStream(run_id, self)
+            stream = self.live[run_id] = RunStream(run_id, self, start_seq)
+            self.poke(run_id)
         return stream
 
     def mark_dirty(self, stream: RunStream) -> None:
@@ -130,14 +143,15 @@ class EventLog:
     async def _flush_loop(self, bell: asyncio.Event) -> None:
         while True:
             await bell.wait()
-            await asyncio.sleep(_FLUSH_DELAY_S)
+            await asyncio.sleep(0)  # let the publishers of this loop turn add theirs
             bell.clear()
             streams = list(self._dirty.values())
             self._dirty.clear()
             await self.flush(streams)
 
     async def flush(self, streams: list[RunStream]) -> None:
-        """Write the unflushed events of ``streams`` to storage in one call."""
+        """Write the queued events of ``streams`` to storage in one call, then let readers
+        (here and on other instances) have them."""
         taken = [(s, s.pending[:]) for s in streams if s.pending]
         if not taken:
             return
@@ -146,8 +160,38 @@ class EventLog:
         )
         for s, rows in taken:
             s.flushed_through(rows[-1][0])
+            self.bus.publish(Signal("events", s.run_id))
             if s.pending and not s.finished:
                 self.mark_dirty(s)
+
+    async def close(self, run_id: str, outcome: Any) -> None:
+        """End ``run_id``'s live log: all of it is in storage before its readers learn."""
+        stream = self.live.pop(run_id, None)
+        self._dirty.pop(run_id, None)
+        if stream is not None:
+            await self.flush([stream])
+            stream.end(outcome)
+        self.poke(run_id)
+        self.bus.publish(Signal("events", run_id))
+
+    async def flush_run(self, run_id: str) -> None:
+        """Store every event ``run_id`` has published so far."""
+        stream = self.live.get(run_id)
+        if stream is not None:
+            await self.flush([stream])
+
+    async def detach(self, run_id: str, *, keep: bool) -> None:
+        """Stop serving ``run_id`` from memory, its run unfinished (it continues elsewhere);
+        its unstored events are stored when ``keep``, else dropped."""
+        stream = self.live.pop(run_id, None)
+        self._dirty.pop(run_id, None)
+        if stream is not None:
+            if keep:
+                await self.flush([stream])
+            stream.pending.clear()
+            stream.end(DETACHED)
+        self.poke(run_id)
+        self.bus.publish(Signal("events", run_id))
 
     async def stop(self) -> None:
         """Stop the flusher after a last flush."""
@@ -158,33 +202,90 @@ class EventLog:
         await self.flush(list(self._dirty.values()))
         self._dirty.clear()
 
-    async def close(self, run_id: str, outcome: Any) -> None:
-        """End ``run_id``'s live log (all of it is in storage afterwards)."""
-        stream = self.live.get(run_id)
-        if stream is not None:
-            await stream.finish(outcome)
-            self.live.pop(run_id, None)
-            self._dirty.pop(run_id, None)
+    # == the reading side ================================================================
+    def poke(self, run_id: str) -> None:
+        """Something about ``run_id`` changed (every run when empty): readers re-check."""
+        if not run_id:
+            watchers = [w for ws in self._watchers.values() for w in ws]
+            self._watchers.clear()
+        else:
+            watchers = self._watchers.pop(run_id, [])
+        for waiter in watchers:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _watch(self, run_id: str, timeout: float | None) -> bool:
+        waiter = asyncio.get_running_loop().create_future()
+        self._watchers.setdefault(run_id, []).append(waiter)
+        try:
+            done, _ = await asyncio.wait((waiter,), timeout=timeout)
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+                waiters = self._watchers.get(run_id)
+                if waiters is not None:
+                    waiters[:] = [w for w in waiters if w is not waiter]
+                    if not waiters:
+                        del self._watchers[run_id]
+        return bool(done)
+
+    async def ended(self, run_id: str) -> bool:
+        """Whether ``run_id`` is over (terminal or deleted) according to storage."""
+        if run_id in self.live:
+            return False
+        run = await self.storage.get_run(run_id)
+        return run is None or run["status"] not in _INFLIGHT
+
+    async def wait_ended(self, run_id: str) -> Any:
+        """Wait until ``run_id`` is over; its outcome when it ended on this instance, else
+        ``None`` (read the outcome from storage)."""
+        while True:
+            stream = self.live.get(run_id)
+            if stream is not None:
+                outcome = await asyncio.shield(stream.outcome)
+                if outcome is not DETACHED:
+                    return outcome
+                continue
+            if await self.ended(run_id):
+                return None
+            await self._watch(run_id, self.bus.poll_s)
 
     async def read(
         self, run_id: str, after: int, *, heartbeat_s: float | None = None, batch: int = 256
     ) -> AsyncIterator[list[EventRow] | None]:
         """Batches of events with ``seq > after`` until the run's log is complete; ``None``
         after each ``heartbeat_s`` without events."""
+        loop = asyncio.get_running_loop()
         cursor = after
-        stream = self.live.get(run_id)
+        quiet_since = loop.time()
         while True:
+            stream = self.live.get(run_id)
             rows = stream.after(cursor, batch) if stream is not None else None
             if rows is None:
                 rows = await self.storage.read_events(run_id, cursor, batch)
-                if not rows and (stream is None or stream.finished):
-                    return
             if rows:
                 cursor = rows[-1][0]
+                quiet_since = loop.time()
                 yield rows
                 continue
-            assert stream is not None
-            if stream.finished:
-                return
-            if not await stream.wait(heartbeat_s):
+            left = None if heartbeat_s is None else quiet_since + heartbeat_s - loop.time()
+            if stream is not None:
+                if stream.finished:
+                    if stream.outcome.result() is DETACHED:
+                        continue  # the run goes on elsewhere: read it from storage
+                    return
+                woke = await stream.wait(left)
+            else:
+                if await self.ended(run_id):
+                    rows = await self.storage.read_events(run_id, cursor, batch)
+                    if not rows:
+                        return
+                    cursor = rows[-1][0]
+                    yield rows
+                    continue
+                poll = self.bus.poll_s
+                timeout = left if poll is None else poll if left is None else min(left, poll)
+                woke = await self._watch(run_id, timeout)
+            if not woke and heartbeat_s is not None and loop.time() - quiet_since >= heartbeat_s:
+                quiet_since = loop.time()
                 yield None

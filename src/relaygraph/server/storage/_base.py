@@ -118,17 +118,54 @@ class Storage(abc.ABC):
         """The thread's ``pending`` and ``running`` runs, oldest first."""
 
     @abc.abstractmethod
-    async def pending_runs(self) -> list[Row]:
-        """Every ``pending`` run, oldest first (to reopen their event logs at startup)."""
+    async def runs_with_status(
+        self, statuses: Sequence[str], thread_id: str | None = None
+    ) -> list[Row]:
+        """Runs in one of ``statuses`` (of ``thread_id`` when given), oldest first."""
 
     @abc.abstractmethod
-    async def claim_run(self, now: float) -> Row | None:
-        """Move the oldest runnable pending run (its time has come, its thread is free and
-        has no older pending run) to ``running`` and return it."""
+    async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:
+        """Move the oldest runnable pending run (its time has come, no cancel is requested,
+        its thread is free and has no older pending run) to ``running`` and return it.
+
+        The claim records ``worker_id``, a lease until ``now + lease_s``, the attempt number
+        (``attempt``, 1 on the first claim) and, on the first claim, ``started_at``."""
 
     @abc.abstractmethod
     async def next_run_at(self) -> float | None:
         """When the earliest scheduled pending run becomes due."""
+
+    @abc.abstractmethod
+    async def renew_leases(self, worker_id: str, until: float) -> list[tuple[str, str | None]]:
+        """Extend the lease of every run ``worker_id`` holds to ``until``.
+
+        Returns ``(run_id, cancel_action)`` for each run it still holds: a run missing from
+        the answer was taken away (its lease expired), and a non-``None`` action is a cancel
+        request made anywhere."""
+
+    @abc.abstractmethod
+    async def request_cancel(self, run_id: str, action: str, now: float) -> str | None:
+        """Cancel an in-flight run, atomically.
+
+        A ``pending`` run ends here: deleted for ``rollback``, else ``interrupted``
+        (answer ``"pending"``). A ``running`` run gets ``action`` recorded for its worker to
+        act on (answer ``"running"``; an earlier request is kept). ``None``: not in flight."""
+
+    @abc.abstractmethod
+    async def release_run(self, run_id: str, worker_id: str) -> bool:
+        """Hand a running run held by ``worker_id`` back to the queue (``pending``)."""
+
+    @abc.abstractmethod
+    async def reap_expired(self, now: float, max_attempts: int) -> tuple[list[Row], list[Row]]:
+        """Runs whose lease ended before ``now`` (their worker died): those with fewer than
+        ``max_attempts`` attempts go back to ``pending``, the others end as ``error``.
+        Returns ``(requeued, failed)``."""
+
+    @property
+    def single_instance(self) -> bool:
+        """Whether one process owns this storage (then at startup every running run is
+        orphaned and can be re-queued at once, without waiting for its lease)."""
+        return False
 
     @abc.abstractmethod
     async def finish_run(
@@ -141,14 +178,14 @@ class Storage(abc.ABC):
     async def delete_run(self, run_id: str) -> bool:
         """Delete the run and its event log."""
 
-    @abc.abstractmethod
-    async def recover(self, ended_at: float) -> list[Row]:
-        """At startup: fail runs left ``running`` by a previous process; returns them."""
-
     # == run event logs =================================================================
     @abc.abstractmethod
     async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
         """Log ``(run_id, seq, event, data)`` rows (of any runs) in one write."""
+
+    @abc.abstractmethod
+    async def last_event_seq(self, run_id: str) -> int:
+        """The highest logged seq of ``run_id`` (0 when none)."""
 
     @abc.abstractmethod
     async def read_events(self, run_id: str, after: int, limit: int) -> list[EventRow]:

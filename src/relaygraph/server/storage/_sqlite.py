@@ -24,6 +24,9 @@ __all__ = ["SqliteStorage"]
 
 Q = load_queries("relaygraph.server.storage", "sqlite.sql")
 
+_MIGRATIONS = (Q["schema"], Q["migrate_2"])
+"""Schema version ``i + 1`` is reached by running ``_MIGRATIONS[i]``."""
+
 _JSON_COLUMNS = frozenset(
     ("config", "context", "metadata", "state_values", "error", "interrupts", "kwargs")
 )
@@ -69,9 +72,28 @@ class SqliteStorage(Storage):
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA busy_timeout=5000")
         db.create_function("rg_contains", 2, _contains, deterministic=True)
+        self._migrate(db)
         db.row_factory = _row
-        db.executescript(Q["schema"])
         self._db = db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Bring the schema to the newest version (``PRAGMA user_version``) in one transaction;
+        ``BEGIN IMMEDIATE`` makes a second process wait, then find the work done."""
+        if db.execute("PRAGMA user_version").fetchone()[0] >= len(_MIGRATIONS):
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for migration in _MIGRATIONS[version:]:
+                for statement in migration.split(";\n"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute(f"PRAGMA user_version = {len(_MIGRATIONS)}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     async def close(self) -> None:
         if self._db is not None:
@@ -293,23 +315,26 @@ class SqliteStorage(Storage):
     async def inflight_runs(self, thread_id: str) -> list[Row]:
         return list(self.db.execute(Q["inflight_runs"], (thread_id,)))
 
-    async def pending_runs(self) -> list[Row]:
-        return list(self.db.execute(Q["pending_runs"], ()))
+    async def runs_with_status(
+        self, statuses: Sequence[str], thread_id: str | None = None
+    ) -> list[Row]:
+        params = {"statuses": _enc(list(statuses)), "thread_id": thread_id}
+        return list(self.db.execute(Q["runs_with_status"], params))
 
-    async def claim_run(self, now: float) -> Row | None:
+    async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:
         row = self._one("claim_candidate", {"now": now})
         if row is None:
             return None
+        params = {
+            "run_id": row["run_id"],
+            "updated_at": now_iso(),
+            "worker_id": worker_id,
+            "lease_until": now + lease_s,
+        }
         try:
-            changed = self.db.execute(
-                Q["mark_running"], {"run_id": row["run_id"], "updated_at": now_iso()}
-            ).rowcount
+            return self._one("mark_running", params)
         except sqlite3.IntegrityError:  # another run of the thread is running
             return None
-        if not changed:
-            return None
-        row["status"] = "running"
-        return row
 
     async def next_run_at(self) -> float | None:
         value = self._scalar("next_run_at", ())
@@ -337,16 +362,58 @@ class SqliteStorage(Storage):
             db.execute(Q["delete_run_events"], (run_id,))
             return db.execute(Q["delete_run"], (run_id,)).rowcount > 0
 
-    async def recover(self, ended_at: float) -> list[Row]:
-        rows = list(self.db.execute(Q["running_runs"], ()))
-        for row in rows:
-            await self.finish_run(row["run_id"], "error", ended_at)
-        return rows
+    async def renew_leases(self, worker_id: str, until: float) -> list[tuple[str, str | None]]:
+        cur = self.db.execute(Q["renew_leases"], {"worker_id": worker_id, "until": until})
+        cur.row_factory = None  # type: ignore[assignment]
+        return [(str(run_id), action) for run_id, action in cur.fetchall()]
+
+    async def request_cancel(self, run_id: str, action: str, now: float) -> str | None:
+        stamp = now_iso()
+        params = {"run_id": run_id, "action": action, "ended_at": now, "updated_at": stamp}
+        with self._tx() as db:
+            if action == "rollback":
+                ended = db.execute(Q["delete_pending"], params).rowcount
+                if ended:
+                    db.execute(Q["delete_run_events"], (run_id,))
+            else:
+                ended = db.execute(Q["cancel_pending"], params).rowcount
+            if ended:
+                return "pending"
+            if db.execute(Q["request_cancel_running"], params).rowcount:
+                return "running"
+        return None
+
+    async def release_run(self, run_id: str, worker_id: str) -> bool:
+        params = {"run_id": run_id, "worker_id": worker_id, "updated_at": now_iso()}
+        return self.db.execute(Q["release_run"], params).rowcount > 0
+
+    async def reap_expired(self, now: float, max_attempts: int) -> tuple[list[Row], list[Row]]:
+        requeued: list[Row] = []
+        failed: list[Row] = []
+        with self._tx() as db:
+            for row in list(db.execute(Q["expired_runs"], {"now": now})):
+                params = {"run_id": row["run_id"], "now": now, "updated_at": now_iso()}
+                if row["attempt"] < max_attempts:
+                    db.execute(Q["requeue_run"], params)
+                    row["status"] = "pending"
+                    requeued.append(row)
+                else:
+                    db.execute(Q["fail_expired_run"], params)
+                    row["status"] = "error"
+                    failed.append(row)
+        return requeued, failed
+
+    @property
+    def single_instance(self) -> bool:
+        return True
 
     # == run event logs =================================================================
     async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
         with self._tx() as db:
             db.executemany(Q["insert_event"], events)
+
+    async def last_event_seq(self, run_id: str) -> int:
+        return int(self._scalar("last_event_seq", (run_id,)) or 0)
 
     async def read_events(self, run_id: str, after: int, limit: int) -> list[EventRow]:
         cur = self.db.execute(Q["read_events"], (run_id, after, limit))

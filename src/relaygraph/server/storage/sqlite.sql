@@ -64,6 +64,15 @@ CREATE TABLE IF NOT EXISTS run_events (
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 
+-- name: migrate_2
+-- leases, attempts and stored cancel requests (scale-out run queue)
+ALTER TABLE runs ADD COLUMN worker_id TEXT;
+ALTER TABLE runs ADD COLUMN lease_until REAL;
+ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cancel_action TEXT;
+ALTER TABLE runs ADD COLUMN started_at TEXT;
+CREATE INDEX IF NOT EXISTS runs_by_worker ON runs (worker_id) WHERE status = 'running';
+
 -- name: insert_assistant
 INSERT OR IGNORE INTO assistants
     (assistant_id, graph_id, name, description, config, context, metadata, version, created_at, updated_at)
@@ -185,14 +194,49 @@ SELECT * FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') ORDE
 
 -- name: claim_candidate
 SELECT r.* FROM runs r
-WHERE r.status = 'pending' AND r.run_at <= :now
+WHERE r.status = 'pending' AND r.run_at <= :now AND r.cancel_action IS NULL
   AND NOT EXISTS (
     SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
       AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))
 ORDER BY r.seq LIMIT 1
 
 -- name: mark_running
-UPDATE runs SET status = 'running', updated_at = :updated_at WHERE run_id = :run_id AND status = 'pending'
+UPDATE runs SET status = 'running', updated_at = :updated_at, worker_id = :worker_id,
+    lease_until = :lease_until, attempt = attempt + 1, started_at = coalesce(started_at, :updated_at)
+WHERE run_id = :run_id AND status = 'pending'
+RETURNING *
+
+-- name: renew_leases
+UPDATE runs SET lease_until = :until WHERE worker_id = :worker_id AND status = 'running'
+RETURNING run_id, cancel_action
+
+-- name: request_cancel_running
+UPDATE runs SET cancel_action = coalesce(cancel_action, :action), updated_at = :updated_at
+WHERE run_id = :run_id AND status = 'running'
+
+-- name: cancel_pending
+UPDATE runs SET status = 'interrupted', cancel_action = :action, ended_at = :ended_at,
+    updated_at = :updated_at
+WHERE run_id = :run_id AND status = 'pending'
+
+-- name: delete_pending
+DELETE FROM runs WHERE run_id = :run_id AND status = 'pending'
+
+-- name: release_run
+UPDATE runs SET status = 'pending', worker_id = NULL, lease_until = NULL, updated_at = :updated_at
+WHERE run_id = :run_id AND worker_id = :worker_id AND status = 'running'
+
+-- name: expired_runs
+SELECT * FROM runs WHERE status = 'running' AND lease_until < :now ORDER BY seq
+
+-- name: requeue_run
+UPDATE runs SET status = 'pending', worker_id = NULL, lease_until = NULL, updated_at = :updated_at
+WHERE run_id = :run_id AND status = 'running' AND lease_until < :now
+
+-- name: fail_expired_run
+UPDATE runs SET status = 'error', worker_id = NULL, lease_until = NULL, ended_at = :now,
+    updated_at = :updated_at
+WHERE run_id = :run_id AND status = 'running' AND lease_until < :now
 
 -- name: next_run_at
 -- The earliest start of a pending run that could be claimed once due: runs queued behind
@@ -203,12 +247,14 @@ WHERE r.status = 'pending'
     SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
       AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))
 
--- name: pending_runs
-SELECT * FROM runs WHERE status = 'pending' ORDER BY seq
+-- name: runs_with_status
+SELECT * FROM runs WHERE status IN (SELECT value FROM json_each(:statuses))
+  AND (:thread_id IS NULL OR thread_id = :thread_id)
+ORDER BY seq
 
 -- name: finish_run
 UPDATE runs SET status = :status, ended_at = :ended_at, updated_at = :updated_at,
-    kwargs = coalesce(:kwargs, kwargs)
+    kwargs = coalesce(:kwargs, kwargs), worker_id = NULL, lease_until = NULL
 WHERE run_id = :run_id
 
 -- name: delete_run
@@ -217,11 +263,11 @@ DELETE FROM runs WHERE run_id = ?
 -- name: delete_run_events
 DELETE FROM run_events WHERE run_id = ?
 
--- name: running_runs
-SELECT * FROM runs WHERE status = 'running'
-
 -- name: insert_event
 INSERT OR IGNORE INTO run_events (run_id, seq, event, data) VALUES (?, ?, ?, ?)
+
+-- name: last_event_seq
+SELECT coalesce(max(seq), 0) FROM run_events WHERE run_id = ?
 
 -- name: read_events
 SELECT seq, event, data FROM run_events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?

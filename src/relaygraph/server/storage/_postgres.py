@@ -1,0 +1,467 @@
+"""``PostgresStorage``: the shared backend, for several server processes on one database.
+
+psycopg 3 async on a ``psycopg_pool.AsyncConnectionPool`` (autocommit connections; a method
+that writes more than one statement opens a transaction). Every statement is a named query in
+``postgres.sql``. Rows come back like ``SqliteStorage``'s: dicts, JSON columns decoded (with
+the server's ``_json.loads``), ``state_values`` as ``values``.
+
+Several processes may share the run queue: ``claim_run`` locks its candidate with
+``FOR UPDATE SKIP LOCKED`` (so claimers never wait on each other), ``reap_expired`` locks the
+expired runs the same way, and a partial unique index keeps one running run per thread.
+Tables live in the schema the connection's ``search_path`` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from psycopg import AsyncConnection, AsyncCursor, errors
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import set_json_loads
+from psycopg_pool import AsyncConnectionPool
+
+from relaygraph.server import _json
+from relaygraph.server._ids import now_iso
+from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
+from relaygraph.server.storage._named import load_queries
+
+__all__ = ["PostgresStorage"]
+
+Q = load_queries("relaygraph.server.storage", "postgres.sql")
+
+_MIGRATIONS = (Q["migrate_1"],)
+"""Schema version ``i + 1`` is reached by running ``_MIGRATIONS[i]``."""
+
+_CLAIM_TRIES = 3
+"""Claims retried after losing a race on one thread (a unique violation) before giving up."""
+
+Cursor = AsyncCursor[DictRow]
+
+
+def _row(raw: DictRow) -> Row:
+    """A stored row as the interface gives it (JSON already decoded by psycopg)."""
+    out: Row = {}
+    for name, value in raw.items():
+        if name != "rowseq":
+            out["values" if name == "state_values" else name] = value
+    return out
+
+
+def _enc(value: Any) -> str | None:
+    return None if value is None else _json.dumps(value).decode()
+
+
+async def _configure(conn: AsyncConnection[Any]) -> None:
+    set_json_loads(_json.loads, conn)
+
+
+async def _all(cur: Cursor, name: str, params: Any = None) -> list[Row]:
+    await cur.execute(Q[name], params)
+    return [_row(r) for r in await cur.fetchall()]
+
+
+async def _one(cur: Cursor, name: str, params: Any = None) -> Row | None:
+    await cur.execute(Q[name], params)
+    raw = await cur.fetchone()
+    return None if raw is None else _row(raw)
+
+
+async def _scalar(cur: Cursor, name: str, params: Any = None) -> Any:
+    await cur.execute(Q[name], params)
+    raw = await cur.fetchone()
+    return None if raw is None else next(iter(raw.values()))
+
+
+async def _count(cur: Cursor, name: str, params: Any = None) -> int:
+    """Run a write; the number of rows it touched."""
+    await cur.execute(Q[name], params)
+    return cur.rowcount
+
+
+class PostgresStorage(Storage):
+    """Storage in the PostgreSQL database at ``url`` (a libpq conninfo or URI), through a
+    pool of ``min_size`` to ``max_size`` connections opened by ``setup()``."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.url = url
+        self.min_size = min_size
+        self.max_size = max_size
+        self._pool: AsyncConnectionPool | None = None
+
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        if self._pool is None:
+            raise RuntimeError("PostgresStorage.setup() was not awaited")
+        return self._pool
+
+    async def setup(self) -> None:
+        if self._pool is None:
+            pool = AsyncConnectionPool(
+                self.url,
+                min_size=self.min_size,
+                max_size=self.max_size,
+                kwargs={"autocommit": True},
+                configure=_configure,
+                open=False,
+            )
+            await pool.open(wait=True)
+            self._pool = pool
+        async with self._tx() as cur:
+            await self._migrate(cur)
+
+    @staticmethod
+    async def _migrate(cur: Cursor) -> None:
+        """Bring the schema to the newest version in one transaction; the advisory lock makes a
+        second process wait, then find the work done."""
+        await cur.execute(Q["setup_lock"])
+        await cur.execute(Q["create_migrations"])
+        version = int(await _scalar(cur, "applied_migrations"))
+        for number, migration in enumerate(_MIGRATIONS[version:], start=version + 1):
+            for statement in migration.split(";\n"):
+                if statement.strip():
+                    await cur.execute(statement)
+            await cur.execute(Q["record_migration"], {"version": number})
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def _cur(self) -> AsyncIterator[Cursor]:
+        """A cursor on a pooled connection; each statement commits on its own."""
+        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            yield cur
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[Cursor]:
+        """A cursor in a transaction, committed on exit (rolled back on error)."""
+        async with (
+            self.pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=dict_row) as cur,
+        ):
+            yield cur
+
+    async def _read(self, name: str, params: Any = None) -> list[Row]:
+        async with self._cur() as cur:
+            return await _all(cur, name, params)
+
+    async def _read_one(self, name: str, params: Any = None) -> Row | None:
+        async with self._cur() as cur:
+            return await _one(cur, name, params)
+
+    async def _write(self, name: str, params: Any = None) -> int:
+        async with self._cur() as cur:
+            return await _count(cur, name, params)
+
+    async def _page(self, name: str, count_name: str, params: Row) -> SearchPage:
+        async with self._cur() as cur:
+            rows = await _all(cur, name, params)
+            total = rows[0]["total"] if rows else await _scalar(cur, count_name, params)
+        for r in rows:
+            r.pop("total", None)
+        return rows, int(total or 0)
+
+    # == assistants ====================================================================
+    @staticmethod
+    def _assistant_params(row: Row) -> dict[str, Any]:
+        return {
+            "assistant_id": row["assistant_id"],
+            "graph_id": row["graph_id"],
+            "name": row["name"],
+            "description": row.get("description"),
+            "config": _enc(row.get("config") or {}),
+            "context": _enc(row.get("context") or {}),
+            "metadata": _enc(row.get("metadata") or {}),
+            "version": row.get("version", 1),
+            "created_at": row["created_at"],
+            "updated_at": row.get("updated_at", row["created_at"]),
+        }
+
+    async def create_assistant(self, row: Row) -> bool:
+        params = self._assistant_params(row)
+        async with self._tx() as cur:
+            if await _count(cur, "insert_assistant", params) == 0:
+                return False
+            await _count(cur, "insert_assistant_version", params)
+        return True
+
+    async def get_assistant(self, assistant_id: str) -> Row | None:
+        return await self._read_one("get_assistant", {"assistant_id": assistant_id})
+
+    async def add_assistant_version(self, row: Row) -> None:
+        params = self._assistant_params(row)
+        async with self._tx() as cur:
+            await _count(cur, "insert_assistant_version", params)
+            await _count(cur, "set_assistant", params)
+
+    async def list_assistant_versions(
+        self, assistant_id: str, metadata: Row | None, limit: int, offset: int
+    ) -> list[Row]:
+        params = {
+            "assistant_id": assistant_id,
+            "metadata": _enc(metadata),
+            "limit": limit,
+            "offset": offset,
+        }
+        return await self._read("list_assistant_versions", params)
+
+    async def set_assistant_version(self, assistant_id: str, version: int) -> Row | None:
+        async with self._tx() as cur:
+            found = await _one(
+                cur, "get_assistant_version", {"assistant_id": assistant_id, "version": version}
+            )
+            if found is None:
+                return None
+            params = self._assistant_params({**found, "updated_at": now_iso()})
+            await _count(cur, "set_assistant", params)
+            return await _one(cur, "get_assistant", {"assistant_id": assistant_id})
+
+    async def delete_assistant(self, assistant_id: str) -> bool:
+        params = {"assistant_id": assistant_id}
+        async with self._tx() as cur:
+            gone = await _count(cur, "delete_assistant", params) > 0
+            await _count(cur, "delete_assistant_versions", params)
+        return gone
+
+    async def search_assistants(
+        self,
+        *,
+        graph_id: str | None,
+        name: str | None,
+        metadata: Row | None,
+        limit: int,
+        offset: int,
+        sort_by: str,
+        descending: bool,
+    ) -> SearchPage:
+        params = {
+            "graph_id": graph_id,
+            "name": name,
+            "metadata": _enc(metadata),
+            "limit": limit,
+            "offset": offset,
+            "sort_by": sort_by,
+            "descending": descending,
+        }
+        return await self._page("search_assistants", "count_assistants", params)
+
+    # == threads =======================================================================
+    async def create_thread(self, row: Row) -> bool:
+        params = {
+            "thread_id": row["thread_id"],
+            "created_at": row["created_at"],
+            "updated_at": row.get("updated_at", row["created_at"]),
+            "state_updated_at": row.get("state_updated_at", row["created_at"]),
+            "metadata": _enc(row.get("metadata") or {}),
+            "status": row.get("status", "idle"),
+            "config": _enc(row.get("config") or {}),
+            "values": _enc(row.get("values")),
+            "error": _enc(row.get("error")),
+            "interrupts": _enc(row.get("interrupts") or {}),
+        }
+        return await self._write("insert_thread", params) > 0
+
+    async def get_thread(self, thread_id: str) -> Row | None:
+        return await self._read_one("get_thread", {"thread_id": thread_id})
+
+    async def update_thread(self, thread_id: str, fields: Row) -> None:
+        await self._write("update_thread", self._thread_params(thread_id, fields))
+
+    @staticmethod
+    def _thread_params(thread_id: str, fields: Row) -> dict[str, Any]:
+        return {
+            "thread_id": thread_id,
+            "metadata": _enc(fields.get("metadata")),
+            "status": fields.get("status"),
+            "config": _enc(fields.get("config")),
+            "set_values": "values" in fields,
+            "values": _enc(fields.get("values")),
+            "set_error": "error" in fields,
+            "error": _enc(fields.get("error")),
+            "interrupts": _enc(fields.get("interrupts")),
+            "updated_at": fields.get("updated_at"),
+            "state_updated_at": fields.get("state_updated_at"),
+        }
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        params = {"thread_id": thread_id}
+        async with self._tx() as cur:
+            await _count(cur, "delete_thread_events", params)
+            await _count(cur, "delete_thread_runs", params)
+            return await _count(cur, "delete_thread", params) > 0
+
+    async def search_threads(
+        self,
+        *,
+        ids: Sequence[str] | None,
+        metadata: Row | None,
+        values: Row | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+        sort_by: str,
+        descending: bool,
+    ) -> SearchPage:
+        params = {
+            "ids": list(ids) if ids is not None else None,
+            "metadata": _enc(metadata),
+            "values": _enc(values),
+            "status": status,
+            "limit": limit,
+            "offset": offset,
+            "sort_by": sort_by,
+            "descending": descending,
+        }
+        return await self._page("search_threads", "count_threads", params)
+
+    # == runs ==========================================================================
+    async def create_run(self, row: Row, *, thread_status: str = "busy") -> None:
+        async with self._tx() as cur:
+            await _count(
+                cur,
+                "insert_run",
+                {
+                    "run_id": row["run_id"],
+                    "thread_id": row["thread_id"],
+                    "assistant_id": row["assistant_id"],
+                    "metadata": _enc(row.get("metadata") or {}),
+                    "kwargs": _enc(row.get("kwargs") or {}),
+                    "multitask_strategy": row.get("multitask_strategy") or "enqueue",
+                    "created_at": row["created_at"],
+                    "updated_at": row.get("updated_at", row["created_at"]),
+                    "run_at": row["run_at"],
+                },
+            )
+            await _count(
+                cur,
+                "set_thread_status",
+                {
+                    "thread_id": row["thread_id"],
+                    "status": thread_status,
+                    "updated_at": row["created_at"],
+                },
+            )
+
+    async def get_run(self, run_id: str) -> Row | None:
+        return await self._read_one("get_run", {"run_id": run_id})
+
+    async def list_runs(
+        self, thread_id: str, *, limit: int, offset: int, status: str | None
+    ) -> list[Row]:
+        params = {"thread_id": thread_id, "status": status, "limit": limit, "offset": offset}
+        return await self._read("list_runs", params)
+
+    async def inflight_runs(self, thread_id: str) -> list[Row]:
+        return await self._read("inflight_runs", {"thread_id": thread_id})
+
+    async def runs_with_status(
+        self, statuses: Sequence[str], thread_id: str | None = None
+    ) -> list[Row]:
+        return await self._read(
+            "runs_with_status", {"statuses": list(statuses), "thread_id": thread_id}
+        )
+
+    async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:
+        params = {"now": now, "worker_id": worker_id, "lease_until": now + lease_s}
+        for _ in range(_CLAIM_TRIES):
+            try:
+                return await self._read_one("claim_run", {**params, "updated_at": now_iso()})
+            except errors.UniqueViolation:  # another run of that thread started meanwhile
+                continue
+        return None
+
+    async def next_run_at(self) -> float | None:
+        async with self._cur() as cur:
+            value = await _scalar(cur, "next_run_at")
+        return None if value is None else float(value)
+
+    async def finish_run(
+        self, run_id: str, status: str, ended_at: float, thread: Row | None = None
+    ) -> None:
+        params = {
+            "run_id": run_id,
+            "status": status,
+            "ended_at": ended_at,
+            "updated_at": now_iso(),
+            "kwargs": None,
+        }
+        async with self._tx() as cur:
+            await _count(cur, "finish_run", params)
+            if thread is not None:
+                fields = dict(thread)
+                thread_id = fields.pop("thread_id")
+                await _count(cur, "update_thread", self._thread_params(thread_id, fields))
+
+    async def delete_run(self, run_id: str) -> bool:
+        params = {"run_id": run_id}
+        async with self._tx() as cur:
+            await _count(cur, "delete_run_events", params)
+            return await _count(cur, "delete_run", params) > 0
+
+    async def renew_leases(self, worker_id: str, until: float) -> list[tuple[str, str | None]]:
+        rows = await self._read("renew_leases", {"worker_id": worker_id, "until": until})
+        return [(str(r["run_id"]), r["cancel_action"]) for r in rows]
+
+    async def request_cancel(self, run_id: str, action: str, now: float) -> str | None:
+        params = {"run_id": run_id, "action": action, "ended_at": now, "updated_at": now_iso()}
+        async with self._tx() as cur:
+            if action == "rollback":
+                ended = await _count(cur, "delete_pending", params)
+                if ended:
+                    await _count(cur, "delete_run_events", params)
+            else:
+                ended = await _count(cur, "cancel_pending", params)
+            if ended:
+                return "pending"
+            if await _count(cur, "request_cancel_running", params):
+                return "running"
+        return None
+
+    async def release_run(self, run_id: str, worker_id: str) -> bool:
+        params = {"run_id": run_id, "worker_id": worker_id, "updated_at": now_iso()}
+        return await self._write("release_run", params) > 0
+
+    async def reap_expired(self, now: float, max_attempts: int) -> tuple[list[Row], list[Row]]:
+        async with self._tx() as cur:
+            expired = await _all(cur, "expired_runs", {"now": now})
+            requeued = [r for r in expired if r["attempt"] < max_attempts]
+            failed = [r for r in expired if r["attempt"] >= max_attempts]
+            stamp = now_iso()
+            for name, rows, status in (
+                ("requeue_runs", requeued, "pending"),
+                ("fail_expired_runs", failed, "error"),
+            ):
+                if rows:
+                    ids = [r["run_id"] for r in rows]
+                    await _count(cur, name, {"run_ids": ids, "now": now, "updated_at": stamp})
+                    for r in rows:
+                        r["status"] = status
+        return requeued, failed
+
+    # == run event logs =================================================================
+    async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
+        if not events:
+            return
+        run_ids, seqs, names, data = zip(*events, strict=True)
+        params = {
+            "run_ids": list(run_ids),
+            "seqs": list(seqs),
+            "events": list(names),
+            "data": [bytes(d) for d in data],
+        }
+        await self._write("insert_events", params)
+
+    async def last_event_seq(self, run_id: str) -> int:
+        async with self._cur() as cur:
+            return int(await _scalar(cur, "last_event_seq", {"run_id": run_id}) or 0)
+
+    async def read_events(self, run_id: str, after: int, limit: int) -> list[EventRow]:
+        rows = await self._read("read_events", {"run_id": run_id, "after": after, "limit": limit})
+        return [(int(r["seq"]), str(r["event"]), bytes(r["data"])) for r in rows]
+
+    async def sweep_events(self, ended_before: float) -> int:
+        return await self._write("sweep_events", {"ended_before": ended_before})

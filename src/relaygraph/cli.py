@@ -184,6 +184,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_config=log_config(settings.log_level),
             access_log=settings.access_log,
             timeout_graceful_shutdown=5,
+            # longer than clients keep idle connections (httpx: 5 s), so a client never
+            # sends a request on a connection the server is closing at that moment
+            timeout_keep_alive=75,
         )
     )
     server.run()

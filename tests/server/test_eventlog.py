@@ -71,3 +71,36 @@ async def test_heartbeat_while_idle(storage: SqliteStorage) -> None:
     await log.close("r3", {})
     with pytest.raises(StopAsyncIteration):
         await reader.__anext__()
+
+
+class SlowReads(SqliteStorage):
+    """Storage whose event reads take a while (as over a network)."""
+
+    async def read_events(
+        self, run_id: str, after: int, limit: int
+    ) -> list[tuple[int, str, bytes]]:
+        await asyncio.sleep(0.02)
+        return await super().read_events(run_id, after, limit)
+
+
+async def test_reader_of_a_pending_run_goes_live_when_it_starts_here() -> None:
+    # The run starts on this instance while its reader is awaiting storage: the reader must
+    # switch to the live stream then, not sleep until the run ends.
+    storage = SlowReads(":memory:")
+    await storage.setup()
+    await storage.create_thread({"thread_id": "t", "created_at": "x"})
+    await storage.create_run(
+        {"run_id": "r", "thread_id": "t", "assistant_id": "a", "created_at": "x", "run_at": 0}
+    )
+    log = EventLog(storage)
+    batches = log.read("r", 0)
+    first = asyncio.ensure_future(batches.__anext__())
+    await asyncio.sleep(0.005)  # the reader is inside read_events
+    stream = log.open("r")
+    await asyncio.sleep(0.05)  # the reader has found no events and waits for some
+    stream.publish("custom", b"1")
+    rows = await asyncio.wait_for(first, 1.0)
+    assert rows is not None and [seq for seq, _, _ in rows] == [1]
+    await log.close("r", {})
+    await batches.aclose()
+    await storage.close()

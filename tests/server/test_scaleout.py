@@ -345,3 +345,44 @@ def test_redis_stopped_mid_run_streams_fall_back_to_the_log(
             assert wait_run(other, thread_id, second)["run"]["status"] == "success"
         finally:
             cluster.stop()
+
+
+def test_without_redis_instances_signal_through_listen_notify(tmp_path: Path) -> None:
+    with fresh_schema() as database_url:
+        cluster = Cluster(tmp_path, database_url, None)
+        try:
+            a, b = cluster.start(2)
+            thread_id = new_thread(a)
+            run_id = start_run(a, thread_id, n=200, sleep=0.05)
+            owner = cluster.owner(run_id)
+            other = cluster.urls[1 - owner]
+            events = join(other, thread_id, run_id, limit=4)
+            started = time.monotonic()
+            cancelled = httpx.post(
+                f"{other}/threads/{thread_id}/runs/{run_id}/cancel",
+                params={"wait": "1"},
+                timeout=30,
+            )
+            assert cancelled.status_code == 200
+            # the cancel reached the owner by NOTIFY, not by its next lease renewal
+            assert time.monotonic() - started < LEASE_S / 3
+            events += join(other, thread_id, run_id, after=events[-1][0])
+            assert_gap_free(events)
+            run = httpx.get(f"{a}/threads/{thread_id}/runs/{run_id}", timeout=10).json()
+            assert run["status"] == "interrupted"
+            # deleting the thread on one instance removes every row of it
+            assert httpx.delete(f"{b}/threads/{thread_id}", timeout=30).status_code == 204
+            import psycopg
+
+            with psycopg.connect(database_url) as conn:
+                for table in ("runs", "run_events"):
+                    query = f"SELECT count(*) FROM {table}"
+                    if table == "runs":
+                        query += " WHERE thread_id = %s"
+                        count = conn.execute(query, (thread_id,)).fetchone()
+                    else:
+                        count = conn.execute(query + " WHERE run_id = %s", (run_id,)).fetchone()
+                    assert count == (0,), table
+            assert "PostgresBus" in (cluster.tmp / "server0.log").read_text()
+        finally:
+            cluster.stop()

@@ -25,6 +25,7 @@ from relaygraph.server._errors import HTTPError
 
 __all__ = ["OpenAPI", "load_openapi"]
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _TYPES: dict[str, Any] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
@@ -144,17 +145,21 @@ class OpenAPI:
         self, value: Any, schema: dict[str, Any], spath: list[Any], path: list[Any]
     ) -> Iterator[_Failure]:
         if _TYPES["number"](value):
-            if "minimum" in schema and value < schema["minimum"]:
+            minimum, maximum = schema.get("minimum"), schema.get("maximum")
+            if _is_int64_field(value, schema):
+                minimum = _INT64_MIN if minimum is None else minimum
+                maximum = _INT64_MAX if maximum is None else maximum
+            if minimum is not None and value < minimum:
                 yield _Failure(
-                    f"{_show(value)} is less than the minimum of {schema['minimum']}",
+                    f"{_show(value)} is less than the minimum of {minimum}",
                     "minimum",
                     spath,
                     path,
                     value,
                 )
-            if "maximum" in schema and value > schema["maximum"]:
+            if maximum is not None and value > maximum:
                 yield _Failure(
-                    f"{_show(value)} is greater than the maximum of {schema['maximum']}",
+                    f"{_show(value)} is greater than the maximum of {maximum}",
                     "maximum",
                     spath,
                     path,
@@ -171,6 +176,12 @@ class OpenAPI:
                 )
         elif isinstance(value, list) and "minItems" in schema and len(value) < schema["minItems"]:
             yield _Failure(f"{_show(value)} should be non-empty", "minItems", spath, path, value)
+
+
+def _is_int64_field(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether ``value`` fills an ``integer`` field: one the databases store as a signed
+    64-bit integer (a limit, an offset, a version), so bounded to that range."""
+    return _TYPES["integer"](value) and schema.get("type") == "integer"
 
 
 def _candidates(options: list[Any]) -> str:

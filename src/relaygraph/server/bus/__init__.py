@@ -29,13 +29,13 @@ def __getattr__(name: str) -> object:
 
 
 def open_bus(redis_url: str | None, database_url: str | None, channel: str) -> Bus:
-    """Redis when ``redis_url`` is set, else LISTEN/NOTIFY on a PostgreSQL ``database_url``,
-    else the single-process ``LocalBus``."""
+    """Redis when ``redis_url`` is set, else LISTEN/NOTIFY on the PostgreSQL database at
+    ``database_url`` (a URL or a conninfo string), else the single-process ``LocalBus``."""
     if redis_url:
         from relaygraph.server.bus._redis import RedisBus
 
         return RedisBus(redis_url, channel)
-    if database_url and database_url.startswith(("postgres://", "postgresql://")):
+    if database_url:
         from relaygraph.server.bus._postgres import PostgresBus
 
         return PostgresBus(database_url, channel)

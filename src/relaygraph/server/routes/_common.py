@@ -15,6 +15,8 @@ from relaygraph.server._ids import parse_uuid
 
 __all__ = ["ctx_of", "json", "path_id", "query_bool", "query_int", "read_json"]
 
+INT64_MAX = 2**63 - 1
+
 
 def ctx_of(request: Request) -> ServerContext:
     ctx: ServerContext = request.app.state.ctx
@@ -28,8 +30,8 @@ async def read_json(request: Request, *, default: Any = ..., object_only: bool =
     non-object a 422 in the reference's wording.
     """
     limit = ctx_of(request).settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared[:20]) > limit:
         raise HTTPError(413, "Request body too large")
     chunks: list[bytes] = []
     size = 0
@@ -71,7 +73,11 @@ def query_bool(request: Request, name: str, default: bool = False) -> bool:
     return value.lower() in ("1", "true", "yes", "on")
 
 
-def query_int(request: Request, name: str, default: int, *, minimum: int = 0) -> int:
+def query_int(
+    request: Request, name: str, default: int, *, minimum: int = 0, maximum: int = INT64_MAX
+) -> int:
+    """An integer query parameter; 422 unless it lies in ``[minimum, maximum]`` (the
+    default maximum is the largest integer the databases store)."""
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
@@ -81,6 +87,8 @@ def query_int(request: Request, name: str, default: int, *, minimum: int = 0) ->
         raise HTTPError(422, f"Invalid {name}: {value!r} is not an integer") from None
     if number < minimum:
         raise HTTPError(422, f"Invalid {name}: must be >= {minimum}")
+    if number > maximum:
+        raise HTTPError(422, f"Invalid {name}: must be <= {maximum}")
     return number
 
 

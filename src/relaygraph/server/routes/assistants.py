@@ -159,9 +159,16 @@ def _graph(request: Request, row: Row) -> object:
 
 async def graph(request: Request) -> Response:
     row = await _get(request)
-    raw = request.query_params.get("xray", "false").lower()
-    xray: int | bool = int(raw) if raw.isdigit() else raw in ("true", "1")
-    return json(graph_json(_graph(request, row), xray))
+    return json(graph_json(_graph(request, row), _xray(request)))
+
+
+def _xray(request: Request) -> int | bool:
+    """``xray``: how many levels of subgraphs to draw (``true``: all of them); like other
+    boolean query parameters, any other word is false."""
+    raw = request.query_params.get("xray", "false").strip().lower()
+    if raw.isascii() and raw.isdigit():
+        return int(raw) if len(raw) <= 9 else True
+    return raw == "true"
 
 
 async def get_subgraphs(request: Request) -> Response:

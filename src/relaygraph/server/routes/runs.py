@@ -12,7 +12,15 @@ from relaygraph.server import _json
 from relaygraph.server._errors import HTTPError, not_found
 from relaygraph.server._resources import run_json, select
 from relaygraph.server._streaming import EventStreamResponse, KeepAliveJSONResponse, frame
-from relaygraph.server.routes._common import ctx_of, json, path_id, query_bool, query_int, read_json
+from relaygraph.server.routes._common import (
+    INT64_MAX,
+    ctx_of,
+    json,
+    path_id,
+    query_bool,
+    query_int,
+    read_json,
+)
 from relaygraph.server.runs import WIRE_MODES
 from relaygraph.server.storage import Row
 
@@ -199,11 +207,14 @@ def _join_modes(request: Request) -> frozenset[str] | None:
 
 
 def _last_event_id(request: Request) -> int:
+    """The event to resume after: ``Last-Event-ID`` when it is a stored event's id (a
+    non-negative 64-bit integer), else 0 (from the start)."""
     raw = (request.headers.get("last-event-id") or "").strip()
     try:
-        return max(int(raw), 0)
+        after = int(raw)
     except ValueError:
         return 0
+    return after if 0 <= after <= INT64_MAX else 0
 
 
 async def join_stream(request: Request) -> Response:

@@ -116,8 +116,11 @@ async def delete(request: Request) -> Response:
     ctx = ctx_of(request)
     row = await _get(request)
     thread_id = row["thread_id"]
-    for run in await ctx.storage.inflight_runs(thread_id):
+    inflight = await ctx.storage.inflight_runs(thread_id)
+    for run in inflight:
         await ctx.runs.cancel_run(run, "interrupt")
+    for run in inflight:  # wherever they run: nothing may write to the thread afterwards
+        await ctx.runs.log.wait_ended(run["run_id"])
     await ctx.storage.delete_thread(thread_id)
     await ctx.saver.adelete_thread(thread_id)
     return Response(status_code=204)

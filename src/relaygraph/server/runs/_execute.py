@@ -126,6 +126,7 @@ class RunExecutor:
 
     async def leave(self, run: Row, handle: RunHandle) -> None:
         """Stop executing ``run`` here without ending it (see ``LEAVE_REASONS``)."""
+        handle.finishing = True
         run_id = run["run_id"]
         if handle.cancel_reason == "handoff":
             await self.log.detach(run_id, keep=True)
@@ -152,6 +153,7 @@ class RunExecutor:
         self, run: Row, graph: Any, status: str, error: Row | None, handle: RunHandle
     ) -> None:
         """Make the run terminal, update its thread, then end its event log."""
+        handle.finishing = True
         outcome: Any = None
         try:
             await self.log.flush_run(run["run_id"])  # the log is complete before the status

@@ -39,10 +39,14 @@ class RunHandle:
     """``time.monotonic()`` when this instance claimed the run."""
     task: asyncio.Task[None] | None = None
     cancel_reason: str | None = None
+    finishing: bool = False
+    """Set once the run's outcome is being recorded: too late to cancel it."""
 
     def cancel(self, reason: str) -> None:
         """Stop the run now (at its next ``await``); ``reason`` is a ``CANCEL_MESSAGES`` key
         or one of ``LEAVE_REASONS``. The first reason given is kept."""
+        if self.finishing:
+            return
         if self.cancel_reason is None:
             self.cancel_reason = reason
         if self.task is not None and not self.task.done():

@@ -215,6 +215,10 @@ class EventLog:
                 waiter.set_result(None)
 
     async def _watch(self, run_id: str, timeout: float | None) -> bool:
+        """Wait for a ``poke`` of ``run_id``; ``True`` at once if the run went live here
+        (its ``open`` may have poked while the caller was awaiting storage)."""
+        if run_id in self.live:
+            return True
         waiter = asyncio.get_running_loop().create_future()
         self._watchers.setdefault(run_id, []).append(waiter)
         try:

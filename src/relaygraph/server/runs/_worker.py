@@ -148,6 +148,8 @@ class WorkerPool:
                 logger.warning("renewing run leases failed", extra={"error": repr(exc)})
                 continue
             for run_id, handle in list(self.handles.items()):
+                if handle.finishing:
+                    continue
                 if run_id not in held:
                     if handle.claimed_at < asked:
                         logger.warning("run lease lost", extra={"run_id": run_id})

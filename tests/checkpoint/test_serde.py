@@ -90,3 +90,24 @@ def test_pickle_only_when_opted_in() -> None:
 def test_unknown_tag_is_an_error() -> None:
     with pytest.raises(CheckpointSerializationError):
         serde.loads(b'{"__rg__": "nope"}')
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"cp": {"v": 1, "versions": {"a": 2}, "seen": {}, "nodes": ["n1"]}, "refs": {}},
+        {"a": [1, 2.5, None, True], "b": [{"c": [[]]}]},
+        {"big": [2**64 - 1, 2**70], "deep": {"x": [2**70]}},  # beyond orjson's ints
+        {"s": "lone \ud800 surrogate", "t": ["\udfff"]},
+        {"x": (1, 2), "y": [float("inf")], "z": {"__rg__": 1}, "w": {1: "a"}},
+        [1.5, float("nan"), {"a": (1,)}, "x"],
+        {"nested": {"tuple": {"inside": [("a",)]}}},
+    ],
+)
+def test_plain_fast_path_matches_the_tagged_encoding(value: Any) -> None:
+    """``dumps`` hands plain trees to orjson without ``encode`` copying them; what it stores
+    must read back as what the full path's encoding reads back as."""
+    slow = json.dumps(serde.encode(value), separators=(",", ":"), allow_nan=False)
+    back = serde.loads(serde.dumps(value))
+    assert repr(back) == repr(serde.loads(slow))
+    assert repr(back) == repr(value)

@@ -31,6 +31,7 @@ from relaygraph.checkpoint.serde import JsonPlusSerializer
 
 MIN_CHAIN = 64
 FULL, DELTA = "full", "delta"
+_NONE: Mapping[str, Any] = {}
 
 BlobKey = tuple[str, str, str, str]
 """``(thread_id, checkpoint_ns, channel, version)``."""
@@ -92,7 +93,7 @@ class HeadCache:
 
 def _extends(value: list[Any], prev: list[Any]) -> bool:
     n = len(prev)
-    return len(value) >= n and all(map(operator.is_, value[:n], prev))
+    return len(value) >= n and all(map(operator.is_, value, prev))  # stops at len(prev)
 
 
 def plan_blobs(
@@ -114,37 +115,42 @@ def plan_blobs(
     refs: dict[str, str] = {}
     inline: dict[str, Any] = {}
     rows: list[BlobRow] = []
-    new_head = ThreadHead(checkpoint_id, {}, refs)
+    lists: dict[str, ListState] = {}
+    new_head = ThreadHead(checkpoint_id, {}, refs, lists)
+    head_versions = new_head.versions
+    old_versions, old_refs, old_lists = (
+        (head.versions, head.refs, head.lists) if head is not None else (_NONE, _NONE, _NONE)
+    )
+    dumps = serde.dumps
     for ch, value in values.items():
         v = versions.get(ch)
         if v is None or value is None:  # defaults and edge triggers: a few bytes, inline
             inline[ch] = value
             continue
-        new_head.versions[ch] = v
-        if head is not None and ch not in new_versions and head.versions.get(ch) == v:
-            ref = head.refs.get(ch)
+        head_versions[ch] = v
+        if ch not in new_versions and old_versions.get(ch) == v:
+            ref = old_refs.get(ch)
             if ref is not None:
                 refs[ch] = ref
-                if ch in head.lists:
-                    new_head.lists[ch] = head.lists[ch]
+                if ch in old_lists:
+                    lists[ch] = old_lists[ch]
                 continue
         key = f"{v}.{checkpoint_id}"
         refs[ch] = key
-        prev = head.lists.get(ch) if head is not None else None
         if type(value) is list:
+            prev = old_lists.get(ch)
             if (
                 prev is not None
                 and prev.depth < max(MIN_CHAIN, prev.base_len)
                 and value is not prev.items
                 and _extends(value, prev.items)
             ):
-                delta = value[len(prev.items) :]
-                data = serde.dumps(delta, channel=ch)
+                data = dumps(value[len(prev.items) :], channel=ch)
                 rows.append((thread_id, ns, ch, key, DELTA, prev.version, data))
-                new_head.lists[ch] = ListState(key, list(value), prev.depth + 1, prev.base_len)
+                lists[ch] = ListState(key, list(value), prev.depth + 1, prev.base_len)
                 continue
-            new_head.lists[ch] = ListState(key, list(value), 0, len(value))
-        rows.append((thread_id, ns, ch, key, FULL, None, serde.dumps(value, channel=ch)))
+            lists[ch] = ListState(key, list(value), 0, len(value))
+        rows.append((thread_id, ns, ch, key, FULL, None, dumps(value, channel=ch)))
     return refs, inline, rows, new_head
 
 

@@ -109,6 +109,11 @@ class JsonPlusSerializer:
     # == public API ======================================================================
     def dumps(self, obj: Any, *, channel: str | None = None) -> bytes:
         """``obj`` as tagged JSON bytes; ``channel`` names it in errors."""
+        if _fast_dumps is not None and _plain(obj):  # nothing to tag: no copy of the tree
+            try:
+                return _fast_dumps(obj)
+            except TypeError:  # ints beyond 64 bits, lone surrogates: json handles both
+                pass
         try:
             tree = self.encode(obj)
         except _Unsupported as e:
@@ -214,6 +219,43 @@ class JsonPlusSerializer:
                 return pickle.loads(base64.b64decode(d["v"]))  # opted in
             raise CheckpointSerializationError(f"Unknown checkpoint value tag {tag!r}")
         return decoder(d)
+
+
+def _plain(o: Any) -> bool:
+    """Whether ``o`` needs no tag: dicts with string keys (no ``__rg__``), lists, strings,
+    ints, bools, ``None`` and finite floats only. (orjson refuses ints beyond 64 bits, and
+    ``dumps`` then takes the ``encode`` path, which tags them.)
+
+    Containers of leaves are checked at C speed (``issuperset`` over their types), inline
+    for the children too, so a checkpoint document costs a call or two.
+    """
+    t = type(o)
+    if t is dict:
+        if TAG in o or not _STR.issuperset(map(type, o)):
+            return False
+        items: Any = o.values()
+    elif t is list:
+        items = o
+    elif t is float:
+        return math.isfinite(o)
+    else:
+        return t in _FLAT
+    if _FLAT.issuperset(map(type, items)):
+        return True
+    for v in items:
+        t = type(v)
+        if t in _FLAT:
+            continue
+        if t is dict:
+            if TAG in v or not _STR.issuperset(map(type, v)):
+                return False
+            if _FLAT.issuperset(map(type, v.values())):
+                continue
+        elif t is list and _FLAT.issuperset(map(type, v)):
+            continue
+        if not _plain(v):
+            return False
+    return True
 
 
 def _short_repr(o: Any) -> str:

@@ -7,7 +7,9 @@ and ``debug`` modes).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from relaygraph.constants import ERROR, INTERRUPT, MISSING
@@ -15,6 +17,19 @@ from relaygraph.pregel._algo import Task, read_state
 from relaygraph.pregel._ids import new_checkpoint_id
 from relaygraph.pregel._ops import PUT, Op
 from relaygraph.stream import _payloads as payloads
+
+_second: tuple[int, str] = (0, "")
+"""The current second as ``(epoch seconds, "YYYY-MM-DDTHH:MM:SS")``, for :func:`_timestamp`."""
+
+
+def _timestamp() -> str:
+    """``datetime.now(timezone.utc).isoformat()``, with the date formatted once a second."""
+    global _second
+    sec, us = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _second
+    if cached[0] != sec:
+        cached = _second = (sec, datetime.fromtimestamp(sec, timezone.utc).isoformat()[:19])
+    return f"{cached[1]}.{us:06d}+00:00" if us else f"{cached[1]}+00:00"
 
 
 class Checkpointing:
@@ -72,19 +87,25 @@ class Checkpointing:
         if new_id:
             parent_config = self.checkpoint_config
             self.checkpoint_id = new_checkpoint_id()
+        versions = self.versions
+        values = self._channel_values(updated)
         checkpoint = {
             "v": 1,
             "id": self.checkpoint_id,
-            "ts": payloads.now_iso(),
-            "channel_values": (values := self._channel_values(updated)),
+            "ts": _timestamp(),
+            "channel_values": values,
             # versions of the channels that hold a value: cleared edge triggers drop out, so
             # a checkpoint stays the size of the state, not of the graph
-            "channel_versions": {k: v for k in values if (v := self.versions.get(k)) is not None},
+            "channel_versions": {k: v for k in values if (v := versions.get(k)) is not None},
             "versions_seen": {},
             "updated_channels": sorted(updated),
             "last_nodes": self.last_nodes,
         }
-        metadata: dict[str, Any] = {"source": source, "step": self.step, "parents": self._parents()}
+        metadata: dict[str, Any] = {
+            "source": source,
+            "step": self.step,
+            "parents": self._parents(),
+        }
         put_config = {
             "configurable": {
                 "thread_id": self.thread_id,
@@ -92,9 +113,8 @@ class Checkpointing:
                 "checkpoint_id": (parent_config or {}).get("configurable", {}).get("checkpoint_id"),
             }
         }
-        store = self.durability != "exit" or source == "final"
-        new_versions = {k: self.versions[k] for k in updated if k in self.versions}
-        if store:
+        new_versions = {k: versions[k] for k in updated if k in versions}
+        if self.durability != "exit" or source == "final":
             yield (PUT, put_config, checkpoint, metadata, new_versions)
         self.parent_checkpoint_config = parent_config
         self.checkpoint_config = self._config_for(self.checkpoint_id)
@@ -141,20 +161,22 @@ class Checkpointing:
         return out
 
     def _config_for(self, checkpoint_id: str | None) -> dict[str, Any]:
-        conf: dict[str, Any] = {
+        if not self.ns:
+            return {
+                "configurable": {
+                    "checkpoint_ns": self.checkpoint_ns,
+                    "thread_id": self.thread_id,
+                    "checkpoint_id": checkpoint_id,
+                }
+            }
+        cmap: dict[str, Any] = dict(self._parents())
+        cmap[self.checkpoint_ns] = checkpoint_id
+        conf = {
             "checkpoint_ns": self.checkpoint_ns,
             "thread_id": self.thread_id,
+            "checkpoint_map": cmap,
             "checkpoint_id": checkpoint_id,
         }
-        if self.ns:
-            cmap: dict[str, Any] = dict(self._parents())
-            cmap[self.checkpoint_ns] = checkpoint_id
-            conf = {
-                "checkpoint_ns": self.checkpoint_ns,
-                "thread_id": self.thread_id,
-                "checkpoint_map": cmap,
-                "checkpoint_id": checkpoint_id,
-            }
         return {"configurable": conf}
 
     def _emit_checkpoint(

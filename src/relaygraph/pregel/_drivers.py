@@ -17,6 +17,8 @@ import os
 import queue
 import threading
 import time
+import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -154,16 +156,26 @@ def drive_sync(loop: RunLoop) -> Generator[None, None, None]:
         saver.put(*op[1:])
 
 
-class _BackgroundWriter:
-    """``durability="async"`` for savers with transactions: stores run on a writer thread.
+FLUSH_ITEMS = 128
+"""``durability="async"``: the run stores its queue itself once this many items wait..."""
+FLUSH_AGE = 0.01
+"""...or once the oldest has waited this long (seconds); the flusher thread stores what
+waits twice as long (while a node runs)."""
 
-    Checkpoints and pending writes are queued in order and written by one thread while the
-    next step runs; whatever queued up meanwhile is written in one transaction (group
-    commit). ``close()`` waits for everything, so a run returns only once its state is
-    stored, and re-raises the first storage error.
+
+class _BackgroundWriter:
+    """``durability="async"`` for savers with transactions: checkpoints are stored in batches.
+
+    Checkpoints and pending writes are queued in order. The run's own thread stores the
+    queue in one transaction (group commit) once ``FLUSH_ITEMS`` queued up or the oldest is
+    ``FLUSH_AGE`` old, and at the end of the run; while a node runs longer than that, the
+    process's flusher thread stores it instead. So a fast, CPU-bound run writes without a
+    second thread competing for the GIL, and a checkpoint never waits more than about
+    ``3 * FLUSH_AGE`` while a slow node runs. ``close()`` stores what is left, so a run
+    returns only once its state is stored, and re-raises the first storage error.
     """
 
-    __slots__ = ("_closing", "_cond", "_error", "_queue", "_saver", "_thread")
+    __slots__ = ("__weakref__", "_error", "_lock", "_queue", "_registered", "_saver", "_since")
 
     @classmethod
     def for_loop(cls, loop: RunLoop) -> _BackgroundWriter | None:
@@ -176,11 +188,11 @@ class _BackgroundWriter:
 
     def __init__(self, saver: Any) -> None:
         self._saver = saver
-        self._queue: list[tuple[str, tuple[Any, ...]]] = []
-        self._cond = threading.Condition()
+        self._queue: deque[tuple[str, tuple[Any, ...]]] = deque()
+        self._lock = threading.Lock()  # one flush at a time, so batches commit in order
         self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        self._closing = False
+        self._since = 0.0  # when the oldest queued item was queued
+        self._registered = False
 
     def put(self, *args: Any) -> None:
         self._submit("put", args)
@@ -191,45 +203,84 @@ class _BackgroundWriter:
     def _submit(self, method: str, args: tuple[Any, ...]) -> None:
         if self._error is not None:
             raise self._error
-        with self._cond:
-            self._queue.append((method, args))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name="relaygraph-writer", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
+        queue = self._queue
+        now = time.monotonic()
+        if not queue:
+            self._since = now
+        queue.append((method, args))
+        if len(queue) >= FLUSH_ITEMS or now - self._since >= FLUSH_AGE:
+            self.flush()
+        elif not self._registered:
+            self._registered = True
+            _flusher.add(self)
 
-    def _work(self) -> None:
-        saver = self._saver
-        while True:
-            with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                batch, self._queue = self._queue, []
+    def flush(self, queued_before: float | None = None) -> None:
+        """Store what is queued (if its oldest item was queued before ``queued_before``)."""
+        with self._lock:
+            queue = self._queue
+            if not queue or (queued_before is not None and self._since > queued_before):
+                return
+            batch = [queue.popleft() for _ in range(len(queue))]
+            if self._error is not None:
+                return
+            saver = self._saver
             try:
-                if self._error is None:
-                    if len(batch) == 1:
-                        getattr(saver, batch[0][0])(*batch[0][1])
-                    else:
-                        with saver.transaction():
-                            for method, args in batch:
-                                getattr(saver, method)(*args)
+                if len(batch) == 1:
+                    getattr(saver, batch[0][0])(*batch[0][1])
+                else:
+                    with saver.transaction():
+                        for method, args in batch:
+                            getattr(saver, method)(*args)
             except BaseException as e:
                 self._error = e
-            with self._cond:
-                self._cond.notify_all()
 
     def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join()
+        if self._registered:
+            _flusher.remove(self)
+        self.flush()
         if self._error is not None:
             raise self._error
+
+
+class _Flusher:
+    """One daemon thread per process: stores the queues of runs whose thread is busy in a node.
+
+    It wakes every ``FLUSH_AGE`` while some ``durability="async"`` run is in progress, and
+    sleeps otherwise. Runs hold it weakly: an abandoned run's writer can still be collected.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._writers: weakref.WeakSet[_BackgroundWriter] = weakref.WeakSet()
+        self._started = False
+
+    def add(self, writer: _BackgroundWriter) -> None:
+        with self._cond:
+            self._writers.add(writer)
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="relaygraph-flusher", daemon=True).start()
+            self._cond.notify()
+
+    def remove(self, writer: _BackgroundWriter) -> None:
+        with self._cond:
+            self._writers.discard(writer)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._writers:
+                    self._cond.wait()
+            time.sleep(FLUSH_AGE)
+            cutoff = time.monotonic() - 2 * FLUSH_AGE
+            with self._cond:
+                writers = list(self._writers)
+            for writer in writers:
+                writer.flush(cutoff)
+
+
+_flusher = _Flusher()
+os.register_at_fork(after_in_child=lambda: _Flusher.__init__(_flusher))  # no thread in a child
 
 
 def _run_task_sync(loop: RunLoop, task: Task) -> None:

@@ -54,6 +54,10 @@ def connect(
     return conn
 
 
+_GROUPED = frozenset({DIALECT.upsert_checkpoint, DIALECT.upsert_blob, DIALECT.upsert_write})
+"""Upserts that :meth:`_SqliteBase.transaction` collects: one table each, no reads."""
+
+
 def _one_row(op: Op) -> bool:
     return op.mode != MANY or len(op.params) == 1
 
@@ -68,29 +72,40 @@ class _SqliteBase(BlockingSaver):
         self.core = SqlCore(DIALECT, serde)
         self.serde = self.core.serde
         self.lock = threading.RLock()
-        self._batch = False
+        self._batch: dict[str, list[Any]] | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run several saver calls as one transaction (one commit): group commit.
 
         The engine uses it with ``durability="async"`` to store what queued up during a step.
+        Inside it, the rows of the upserts are collected per statement and inserted with one
+        ``executemany`` each (they touch one table each, so only their order within a table
+        matters, and that is kept), before any other statement and at the commit.
         """
         with self.lock:
-            if self._batch:
+            if self._batch is not None:
                 yield
                 return
             self.conn.execute("BEGIN IMMEDIATE")
-            self._batch = True
+            self._batch = {}
             try:
                 yield
+                self._flush()
             except BaseException:
+                self._batch = None
                 self.conn.execute("ROLLBACK")
                 raise
-            else:
-                self.conn.execute("COMMIT")
-            finally:
-                self._batch = False
+            self._batch = None
+            self.conn.execute("COMMIT")
+
+    def _flush(self) -> None:
+        """Insert the upsert rows collected by :meth:`transaction`."""
+        batch = self._batch
+        if batch:
+            for sql, rows in batch.items():
+                self._execute(Op(sql, rows, MANY))
+            batch.clear()
 
     def _run(self, plan: Plan[T], *, write: bool = True) -> T:
         """Run ``plan`` as one transaction, taken only when it needs one.
@@ -102,6 +117,9 @@ class _SqliteBase(BlockingSaver):
         conn = self.conn
         queued: list[Op] = []
         with self.lock:
+            batch = self._batch
+            if batch is not None:  # inside transaction(): its owner commits (or rolls back)
+                return self._run_batched(plan, batch)
             try:
                 op = next(plan)
                 while True:
@@ -116,10 +134,6 @@ class _SqliteBase(BlockingSaver):
                         queued.append(op)
                         op = plan.send(None)
             except StopIteration as stop:
-                if self._batch:  # inside transaction(): its owner commits
-                    for q in queued:
-                        self._execute(q)
-                    return stop.value  # type: ignore[no-any-return]
                 try:
                     if len(queued) == 1 and not conn.in_transaction and _one_row(queued[0]):
                         self._execute(queued[0])
@@ -135,9 +149,28 @@ class _SqliteBase(BlockingSaver):
                     raise
                 return stop.value  # type: ignore[no-any-return]
             except BaseException:
-                if conn.in_transaction and not self._batch:
+                if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def _run_batched(self, plan: Plan[T], batch: dict[str, list[Any]]) -> T:
+        try:
+            op = next(plan)
+            while True:
+                if op.sql in _GROUPED:
+                    rows = batch.get(op.sql)
+                    if rows is None:
+                        rows = batch[op.sql] = []
+                    if op.mode == MANY:
+                        rows.extend(op.params)
+                    else:
+                        rows.append(op.params)
+                    op = plan.send(None)
+                else:
+                    self._flush()
+                    op = plan.send(self._execute(op))
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
 
     def _execute(self, op: Op) -> Any:
         if op.mode == MANY:

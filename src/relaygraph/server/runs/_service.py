@@ -24,6 +24,7 @@ from relaygraph.server.runs._execute import RunExecutor
 from relaygraph.server.runs._handles import CANCEL_MESSAGES
 from relaygraph.server.runs._queue import RunQueue
 from relaygraph.server.runs._stream import EventLog
+from relaygraph.server.runs._webhooks import WebhookSender
 from relaygraph.server.runs._worker import WorkerPool
 from relaygraph.server.storage import Row, Storage
 
@@ -98,6 +99,7 @@ class RunService:
             on_failed=self._worker_lost,
         )
         executor.worker_id = self.pool.worker_id
+        self.webhooks = WebhookSender(storage)
 
     # == lifecycle =======================================================================
     async def start(self) -> None:
@@ -114,6 +116,7 @@ class RunService:
         """Stop claiming, then drain for ``grace_s`` and hand back (or interrupt) the rest."""
         await self.pool.stop(grace_s=grace_s, handoff=handoff)
         await self.bus.close()
+        await self.webhooks.close()
 
     def _on_signal(self, signal: Signal) -> None:
         if signal.kind == "wake":
@@ -145,6 +148,8 @@ class RunService:
         self.bus.publish(Signal("wake"))
 
     async def _after_run(self, run: Row) -> None:
+        """Once a run has ended: send its webhook, drop its temporary thread."""
+        await self.webhooks.run_ended(run)
         kwargs = run["kwargs"]
         if kwargs.get("temporary") and kwargs.get("on_completion", "delete") == "delete":
             await self.storage.delete_thread(run["thread_id"])

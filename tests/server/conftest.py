@@ -43,9 +43,10 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def start_server(
-    data_dir: Path, *extra: str, env: dict[str, str] | None = None
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``relaygraph dev`` on a free port, once ``/ok`` answers."""
+    """``relaygraph dev`` on a free port, once ``/ok`` answers; its stderr goes to ``log``
+    when given (a server that logs a lot must not fill an unread pipe)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -61,16 +62,20 @@ def start_server(
         "--no-access-log",
         *extra,
     ]
-    proc = subprocess.Popen(
-        cmd,
-        env={**os.environ, "RELAYGRAPH_HEARTBEAT_S": "0.5", **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with contextlib.ExitStack() as stack:
+        stderr = stack.enter_context(log.open("wb")) if log is not None else subprocess.PIPE
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, "RELAYGRAPH_HEARTBEAT_S": "0.5", **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            if log is not None:
+                raise RuntimeError(log.read_text())
             raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "server exited")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url + "/ok", timeout=1).status_code == 200:

@@ -114,6 +114,35 @@ async def test_history_limit_and_before(env: Env, thread_id: str) -> None:
     assert [s.metadata["step"] for s in loops] == [-1]
 
 
+async def test_history_filter_on_config_metadata(env: Env, thread_id: str) -> None:
+    """The run config's scalar entries are stored in checkpoint metadata and filterable."""
+    graph = chain([]).compile(checkpointer=env.saver)
+    for user in ("ann", "bob"):
+        config = {
+            "configurable": {"thread_id": thread_id, "user_id": user, "__hidden": 1},
+            "metadata": {"run": f"r-{user}", "weight": 0.5, "skip": [1]},
+        }
+        await env.graph(graph, "invoke", {"items": []}, config)
+    config = {"configurable": {"thread_id": thread_id}}
+    history = await env.graph(graph, "get_state_history", config)
+    assert history[0].metadata == {
+        "source": "loop",
+        "step": 8,
+        "parents": {},
+        "run": "r-bob",
+        "weight": 0.5,
+        "user_id": "bob",
+    }
+    ann = await env.graph(graph, "get_state_history", config, filter={"user_id": "ann"})
+    assert [s.metadata["step"] for s in ann] == [3, 2, 1, 0, -1]
+    bob = await env.graph(
+        graph, "get_state_history", config, filter={"run": "r-bob", "source": "loop"}, limit=2
+    )
+    assert [s.metadata["step"] for s in bob] == [8, 7]
+    nobody = await env.graph(graph, "get_state_history", config, filter={"weight": 1.0, "x": 1})
+    assert nobody == []
+
+
 # == crash tests =========================================================================
 
 

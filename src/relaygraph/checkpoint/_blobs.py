@@ -12,6 +12,15 @@ plus the key of the base blob. A full copy is written again once the chain of de
 longer than ``max(MIN_CHAIN, items in the base)``, so the bytes stored stay within a small
 factor of the final state while a read never walks more than that many rows.
 
+Deltas and small scalar values are *owned* by the checkpoint row that wrote them: they are
+stored inside its document (``own``: ``{channel: value}``, with ``bases``: ``{channel: base
+version}`` and ``depths``: ``{channel: depth}`` for deltas; flat mappings serialize fastest)
+rather than as rows of the blob table, so a typical step writes one row. Full values of
+containers (and long strings) go to the blob table, since they are read by many later
+checkpoints. A key says which checkpoint wrote it but not where it is stored: readers look
+in the blob table and in the owners' rows (see :func:`missing_keys`), and ``prune`` moves the
+owned entries still in use out of the rows it deletes into the blob table.
+
 The previous values come from :class:`ThreadHead`, a per-thread cache filled by ``put`` and
 ``get_tuple``; it is used only when a ``put`` names the cached checkpoint as its parent.
 Delta detection compares item identity, so it assumes list items are not mutated in place
@@ -37,6 +46,10 @@ BlobKey = tuple[str, str, str, str]
 """``(thread_id, checkpoint_ns, channel, version)``."""
 BlobRow = tuple[str, str, str, str, str, str | None, bytes]
 """``(thread_id, checkpoint_ns, channel, version, kind, base_version, data)``."""
+Entry = tuple[str, str | None, int, Any, bool]
+"""A blob, wherever stored: ``(kind, base_version, depth, payload, payload is encoded)``."""
+INLINE_STR = 512
+"""Full values stored in their checkpoint's row: numbers, bools and strings up to this long."""
 
 
 @dataclass(slots=True)
@@ -96,6 +109,11 @@ def _extends(value: list[Any], prev: list[Any]) -> bool:
     return len(value) >= n and all(map(operator.is_, value, prev))  # stops at len(prev)
 
 
+def _small(value: Any) -> bool:
+    t = type(value)
+    return t is int or t is float or t is bool or (t is str and len(value) <= INLINE_STR)
+
+
 def plan_blobs(
     serde: JsonPlusSerializer,
     thread_id: str,
@@ -105,15 +123,21 @@ def plan_blobs(
     versions: Mapping[str, Any],
     new_versions: Mapping[str, Any],
     head: ThreadHead | None,
-) -> tuple[dict[str, str], dict[str, Any], list[BlobRow], ThreadHead]:
-    """``(refs, inline values, blob rows to insert, the new head)`` for one ``put``.
+) -> tuple[dict[str, str], dict[str, Any], dict[str, Any], list[BlobRow], ThreadHead]:
+    """``(refs, inline values, owned entries, blob rows to insert, the new head)`` for a put.
+
+    The owned entries are the document fields ``own`` and, with deltas, ``bases`` and
+    ``depths`` (see the module docstring).
 
     Channels with a value but no version (defaults no step has written) and ``None`` values
     (the edge triggers written every step) are stored inline in the checkpoint row rather
-    than as blobs.
+    than as blobs; deltas and small values are owned by the row (see the module docstring).
     """
     refs: dict[str, str] = {}
     inline: dict[str, Any] = {}
+    own: dict[str, Any] = {}
+    bases: dict[str, str] = {}
+    depths: dict[str, int] = {}
     rows: list[BlobRow] = []
     lists: dict[str, ListState] = {}
     new_head = ThreadHead(checkpoint_id, {}, refs, lists)
@@ -121,7 +145,6 @@ def plan_blobs(
     old_versions, old_refs, old_lists = (
         (head.versions, head.refs, head.lists) if head is not None else (_NONE, _NONE, _NONE)
     )
-    dumps = serde.dumps
     for ch, value in values.items():
         v = versions.get(ch)
         if v is None or value is None:  # defaults and edge triggers: a few bytes, inline
@@ -145,22 +168,72 @@ def plan_blobs(
                 and value is not prev.items
                 and _extends(value, prev.items)
             ):
-                data = dumps(value[len(prev.items) :], channel=ch)
-                rows.append((thread_id, ns, ch, key, DELTA, prev.version, data))
-                lists[ch] = ListState(key, list(value), prev.depth + 1, prev.base_len)
+                depth = depths[ch] = prev.depth + 1
+                own[ch] = value[len(prev.items) :]
+                bases[ch] = prev.version
+                lists[ch] = ListState(key, list(value), depth, prev.base_len)
                 continue
             lists[ch] = ListState(key, list(value), 0, len(value))
-        rows.append((thread_id, ns, ch, key, FULL, None, dumps(value, channel=ch)))
-    return refs, inline, rows, new_head
+        elif _small(value):
+            own[ch] = value
+            continue
+        rows.append((thread_id, ns, ch, key, FULL, None, serde.dumps(value, channel=ch)))
+    owned = {"own": own, "bases": bases, "depths": depths} if bases else {"own": own}
+    return refs, inline, owned if own else {}, rows, new_head
+
+
+def owner_of(version: str) -> str:
+    """The id of the checkpoint that wrote the blob ``version``."""
+    return version.partition(".")[2]
+
+
+def add_rows(entries: dict[BlobKey, Entry], rows: Iterable[BlobRow]) -> None:
+    """Blob table rows into ``entries`` (their depth is not stored: -1)."""
+    for r in rows:
+        entries[(r[0], r[1], r[2], r[3])] = (r[4], r[5], -1, r[6], True)
+
+
+def add_owned(entries: dict[BlobKey, Entry], thread_id: str, ns: str, doc: Any) -> None:
+    """The entries a checkpoint document owns into ``entries``."""
+    own = doc.get("own")
+    if own:
+        refs = doc["refs"]  # an owned entry is the one its checkpoint refers to
+        bases = doc.get("bases") or _NONE
+        depths = doc.get("depths") or _NONE
+        for ch, value in own.items():
+            base = bases.get(ch)
+            kind = FULL if base is None else DELTA
+            entries[(thread_id, ns, ch, refs[ch])] = (kind, base, depths.get(ch, 0), value, False)
+
+
+def missing_keys(keys: Iterable[BlobKey], entries: Mapping[BlobKey, Entry]) -> dict[BlobKey, int]:
+    """Keys needed to read ``keys`` that ``entries`` lacks, each with how deep its chain may
+    still go (how many owner rows a reader could fetch in one go)."""
+    out: dict[BlobKey, int] = {}
+    for key in keys:
+        depth = 1
+        cur: BlobKey | None = key
+        while cur is not None:
+            entry = entries.get(cur)
+            if entry is None:
+                out[cur] = max(out.get(cur, 1), depth)
+                break
+            base = entry[1]
+            depth = entry[2]
+            cur = (cur[0], cur[1], cur[2], base) if base is not None else None
+    return out
 
 
 class BlobReader:
-    """Rebuilds channel values from blob rows, following delta chains (each blob decoded once)."""
+    """Rebuilds channel values from blob entries, following delta chains (each decoded once)."""
 
-    def __init__(self, serde: JsonPlusSerializer, rows: Iterable[BlobRow]) -> None:
+    def __init__(self, serde: JsonPlusSerializer, entries: Mapping[BlobKey, Entry]) -> None:
         self.serde = serde
-        self.rows = {(r[0], r[1], r[2], r[3]): r for r in rows}
+        self.entries = entries
         self.memo: dict[BlobKey, tuple[Any, int, int]] = {}
+
+    def _payload(self, entry: Entry) -> Any:
+        return self.serde.loads(entry[3]) if entry[4] else entry[3]
 
     def value(self, key: BlobKey) -> tuple[Any, int, int]:
         """``(value, depth, base_len)`` of the blob ``key``."""
@@ -170,25 +243,25 @@ class BlobReader:
         path: list[BlobKey] = []
         cur: BlobKey | None = key
         while cur is not None and cur not in memo:
-            row = self.rows.get(cur)
-            if row is None:
+            entry = self.entries.get(cur)
+            if entry is None:
                 raise LookupError(
                     f"checkpoint blob {cur} is missing (deleted or pruned while in use?)"
                 )
             path.append(cur)
-            base = row[5]
-            if row[4] == FULL:
-                value = self.serde.loads(row[6])
+            base = entry[1]
+            if entry[0] == FULL:
+                value = self._payload(entry)
                 memo[cur] = (value, 0, len(value) if type(value) is list else 0)
                 path.pop()
                 cur = None
             else:
                 cur = (cur[0], cur[1], cur[2], base) if base is not None else None
         for k in reversed(path):
-            row = self.rows[k]
-            base_key = (k[0], k[1], k[2], row[5] or "")
+            entry = self.entries[k]
+            base_key = (k[0], k[1], k[2], entry[1] or "")
             base_value, depth, base_len = memo[base_key]
-            memo[k] = (base_value + self.serde.loads(row[6]), depth + 1, base_len)
+            memo[k] = (base_value + self._payload(entry), depth + 1, base_len)
         return memo[key]
 
     def values(

@@ -15,15 +15,20 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from relaygraph.checkpoint._blobs import (
+    BlobKey,
     BlobReader,
-    BlobRow,
+    Entry,
     HeadCache,
+    add_owned,
+    add_rows,
+    missing_keys,
+    owner_of,
     plan_blobs,
     reachable,
     wanted_keys,
 )
 from relaygraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
-from relaygraph.checkpoint.serde import JsonPlusSerializer
+from relaygraph.checkpoint.serde import CheckpointSerializationError, JsonPlusSerializer
 from relaygraph.constants import ERROR, INTERRUPT, RESUME
 
 T = TypeVar("T")
@@ -59,6 +64,7 @@ class Dialect:
     upsert_write: str
     select_columns: str  # "SELECT <checkpoint columns> FROM <table>", WHERE added per call
     select_blobs: str  # (json [[thread, ns, channel, version], ...]) -> blob rows + chains
+    select_owned: str  # (thread, ns, checkpoint_id, limit) -> checkpoint_id, checkpoint
     select_writes: str  # (json [[thread, ns, checkpoint_id], ...]) -> write rows
     delete_thread: Sequence[str]  # each takes (thread_id,)
     copy_thread: Sequence[str]  # each takes (dst, src)
@@ -144,7 +150,7 @@ class SqlCore:
         parent = conf.get("checkpoint_id")
         cid = checkpoint["id"]
         head = self.heads.get(thread_id, ns, parent)
-        refs, inline, rows, new_head = plan_blobs(
+        refs, inline, own, rows, new_head = plan_blobs(
             self.serde,
             thread_id,
             ns,
@@ -155,7 +161,13 @@ class SqlCore:
             head,
         )
         doc = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-        blob = self.serde.dumps({"cp": doc, "refs": refs, "inline": inline})
+        stored: dict[str, Any] = {"cp": doc, "refs": refs, "inline": inline, **own}
+        try:
+            blob = self.serde.dumps(stored)
+        except CheckpointSerializationError:
+            for ch, value in own.get("own", {}).items():  # name the channel that failed
+                self.serde.dumps(value, channel=ch)
+            raise
         step = metadata.get("step")
         yield Op(
             self.q.upsert_checkpoint,
@@ -224,23 +236,39 @@ class SqlCore:
         rows = yield Op(self.q.select_prune, (thread_id,), ALL)  # ns, id DESC
         kept_refs: list[tuple[str, dict[str, str]]] = []
         dropped: list[list[str]] = []
+        dropped_owned: dict[BlobKey, Entry] = {}
+        owned: dict[BlobKey, Entry] = {}
         per_ns: dict[str, int] = {}
         for ns, cid, blob in rows:
+            doc = self.serde.loads(blob)
             per_ns[ns] = per_ns.get(ns, 0) + 1
             if per_ns[ns] <= keep_latest:
-                kept_refs.append((ns, self.serde.loads(blob)["refs"]))
+                kept_refs.append((ns, doc["refs"]))
+                add_owned(owned, thread_id, ns, doc)
             else:
                 dropped.append([ns, cid])
+                add_owned(dropped_owned, thread_id, ns, doc)
         if not dropped:
             return 0
-        yield Op(self.q.delete_checkpoints, (thread_id, json.dumps(dropped)))
-        yield Op(self.q.delete_writes, (thread_id, json.dumps(dropped)))
         keys = yield Op(self.q.select_blob_keys, (thread_id,), ALL)
         bases = {(thread_id, ns, ch, v): base for ns, ch, v, base in keys}
+        in_table = set(bases)
+        for k, entry in (*owned.items(), *dropped_owned.items()):
+            bases[k] = entry[1]
         live = reachable(
             (k for ns, refs in kept_refs for k in wanted_keys(thread_id, ns, refs)), bases
         )
-        dead = [[k[1], k[2], k[3]] for k in bases if k not in live]
+        # entries still in use that the dropped rows own move to the blob table
+        moved = [
+            (*k, e[0], e[1], self.serde.dumps(e[3], channel=k[2]))
+            for k, e in dropped_owned.items()
+            if k in live and k not in in_table
+        ]
+        if moved:
+            yield Op(self.q.upsert_blob, moved, MANY)
+        yield Op(self.q.delete_checkpoints, (thread_id, json.dumps(dropped)))
+        yield Op(self.q.delete_writes, (thread_id, json.dumps(dropped)))
+        dead = [[k[1], k[2], k[3]] for k in in_table if k not in live]
         if dead:
             yield Op(self.q.delete_blobs, (thread_id, json.dumps(dead)))
         return len(dropped)
@@ -305,18 +333,19 @@ class SqlCore:
         return (yield from self._load(rows, remember=False))
 
     def _load(self, rows: Sequence[Any], *, remember: bool) -> Plan[Tuples]:
-        """Checkpoint rows -> tuples: fetch their blobs and pending writes in two queries."""
+        """Checkpoint rows -> tuples: fetch their blobs and pending writes."""
         loads = self.serde.loads
         docs = [loads(r[6]) for r in rows]
+        entries: dict[BlobKey, Entry] = {}
+        for r, doc in zip(rows, docs, strict=True):
+            add_owned(entries, r[0], r[1], doc)
         want = [
-            list(k)
+            k
             for r, doc in zip(rows, docs, strict=True)
             for k in wanted_keys(r[0], r[1], doc["refs"])
         ]
-        blob_rows: list[BlobRow] = []
-        if want:
-            blob_rows = yield Op(self.q.select_blobs, (json.dumps(want),), ALL)
-        reader = BlobReader(self.serde, blob_rows)
+        yield from self._fetch_blobs(want, entries)
+        reader = BlobReader(self.serde, entries)
         triples = json.dumps([[r[0], r[1], r[2]] for r in rows])
         writes: dict[tuple[str, str, str], list[tuple[str, str, Any]]] = {}
         for t, ns, cid, task_id, channel, data in (yield Op(self.q.select_writes, (triples,), ALL)):
@@ -341,6 +370,40 @@ class SqlCore:
                 )
             )
         return out
+
+    def _fetch_blobs(self, keys: Sequence[BlobKey], entries: dict[BlobKey, Entry]) -> Plan[None]:
+        """Add to ``entries`` what reading ``keys`` needs, from the blob table and owner rows.
+
+        Each round asks the blob table (following its delta chains) for the keys still
+        missing, then, per thread and namespace, the newest rows up to the newest missing
+        key's owner, as many as the chain may still be deep. A chain written by one run
+        takes a round; keys found nowhere are left for :class:`BlobReader` to report.
+        """
+        pending = missing_keys(keys, entries)
+        in_table: set[BlobKey] = set()
+        in_rows: set[BlobKey] = set()
+        while pending:
+            ask = [list(k) for k in pending if k not in in_table]
+            if ask:
+                in_table.update(pending)
+                add_rows(entries, (yield Op(self.q.select_blobs, (json.dumps(ask),), ALL)))
+                pending = missing_keys(pending, entries)
+            groups: dict[tuple[str, str], list[BlobKey]] = {}
+            for k in pending:
+                if k not in in_rows:
+                    groups.setdefault((k[0], k[1]), []).append(k)
+            if not groups:
+                return
+            loads = self.serde.loads
+            for (thread_id, ns), group in groups.items():
+                cid = max(owner_of(k[3]) for k in group)
+                limit = max(pending[k] for k in group)
+                owners = yield Op(self.q.select_owned, (thread_id, ns, cid, limit), ALL)
+                for _, blob in owners:
+                    add_owned(entries, thread_id, ns, loads(blob))
+                low = owners[-1][0] if len(owners) >= limit else ""  # rows seen: low..cid
+                in_rows.update(k for k in group if owner_of(k[3]) >= low)
+            pending = missing_keys(pending, entries)
 
 
 def _matches(metadata: Mapping[str, Any], filter: Mapping[str, Any]) -> bool:

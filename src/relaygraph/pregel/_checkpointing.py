@@ -7,35 +7,64 @@ and ``debug`` modes).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from relaygraph.constants import ERROR, INTERRUPT, MISSING
 from relaygraph.pregel._algo import Task, read_state
-from relaygraph.pregel._ids import new_checkpoint_id
+from relaygraph.pregel._ids import new_checkpoint_id_and_ts
 from relaygraph.pregel._ops import PUT, Op
 from relaygraph.stream import _payloads as payloads
 
-_second: tuple[int, str] = (0, "")
-"""The current second as ``(epoch seconds, "YYYY-MM-DDTHH:MM:SS")``, for :func:`_timestamp`."""
+ENGINE_METADATA_KEYS = frozenset({"source", "step", "parents"})
+"""Metadata keys the engine sets on every checkpoint; a config entry never overrides them."""
+EXCLUDED_METADATA_KEYS = frozenset(
+    {
+        "checkpoint_id",
+        "checkpoint_ns",
+        "checkpoint_map",
+        "thread_id",
+        "langgraph_step",
+        "langgraph_node",
+        "langgraph_triggers",
+        "langgraph_path",
+        "langgraph_checkpoint_ns",
+    }
+)
+"""Config keys never copied into checkpoint metadata (LangGraph's ``EXCLUDED_METADATA_KEYS``)."""
 
 
-def _timestamp() -> str:
-    """``datetime.now(timezone.utc).isoformat()``, with the date formatted once a second."""
-    global _second
-    sec, us = divmod(time.time_ns() // 1000, 1_000_000)
-    cached = _second
-    if cached[0] != sec:
-        cached = _second = (sec, datetime.fromtimestamp(sec, timezone.utc).isoformat()[:19])
-    return f"{cached[1]}.{us:06d}+00:00" if us else f"{cached[1]}+00:00"
+def config_metadata(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config's entries LangGraph stores in every checkpoint's metadata.
+
+    From ``config["metadata"]`` then ``config["configurable"]`` (the first of a key wins):
+    the scalar values (``str`` with NUL characters removed, ``int``, ``bool``, ``float``) of
+    keys that are neither engine keys, nor excluded, nor private (``__``-prefixed).
+    """
+    out: dict[str, Any] = {}
+    for obj in (config.get("metadata"), config.get("configurable")):
+        if not obj:
+            continue
+        for key, value in obj.items():
+            if (
+                key in out
+                or key in ENGINE_METADATA_KEYS
+                or key in EXCLUDED_METADATA_KEYS
+                or key.startswith("__")
+            ):
+                continue
+            if isinstance(value, str):
+                out[key] = value.replace("\u0000", "")
+            elif isinstance(value, (int, float)):  # bool is an int
+                out[key] = value
+    return out
 
 
 class Checkpointing:
     """The checkpoint half of ``RunLoop``; the state it reads is the loop's own."""
 
     graph: Any
+    config: dict[str, Any]
     parent: Any
     ns: tuple[str, ...]
     emitter: Any
@@ -57,6 +86,7 @@ class Checkpointing:
     step: int
     last_nodes: list[str]
     last_checkpoint: tuple[Any, ...] | None = None
+    _config_meta: dict[str, Any] | None = None
     _snapshot: dict[str, Any] | None
 
     def _plan(self) -> list[Task]:
@@ -70,9 +100,9 @@ class Checkpointing:
         if self.checkpointer is None:
             return self._plan()
         parent_config = self.checkpoint_config
-        self.checkpoint_id = new_checkpoint_id()
+        self.checkpoint_id, ts = new_checkpoint_id_and_ts()
         next_tasks = self._plan()
-        yield from self._put(source, updated, next_tasks, new_id=False, parent_config=parent_config)
+        yield from self._put(source, updated, next_tasks, parent_config, ts)
         return next_tasks
 
     def _put(
@@ -80,19 +110,19 @@ class Checkpointing:
         source: str,
         updated: set[str],
         next_tasks: list[Task],
-        *,
-        new_id: bool = True,
         parent_config: dict[str, Any] | None = None,
+        ts: str | None = None,
     ) -> Generator[Op, Any, None]:
-        if new_id:
+        """Build the checkpoint numbered ``checkpoint_id`` (a new number without ``ts``)."""
+        if ts is None:
             parent_config = self.checkpoint_config
-            self.checkpoint_id = new_checkpoint_id()
+            self.checkpoint_id, ts = new_checkpoint_id_and_ts()
         versions = self.versions
         values = self._channel_values(updated)
         checkpoint = {
             "v": 1,
             "id": self.checkpoint_id,
-            "ts": _timestamp(),
+            "ts": ts,
             "channel_values": values,
             # versions of the channels that hold a value: cleared edge triggers drop out, so
             # a checkpoint stays the size of the state, not of the graph
@@ -104,21 +134,27 @@ class Checkpointing:
         metadata: dict[str, Any] = {
             "source": source,
             "step": self.step,
-            "parents": self._parents(),
+            "parents": self._parents() if self.parent is not None else {},
         }
+        extra = self._config_meta
+        if extra is None:
+            extra = self._config_meta = config_metadata(self.config)
+        # stored with the config's entries; streamed without them, as LangGraph does
+        stored = {**metadata, **extra} if extra else metadata
+        parent_id = parent_config["configurable"].get("checkpoint_id") if parent_config else None
         put_config = {
             "configurable": {
                 "thread_id": self.thread_id,
                 "checkpoint_ns": self.checkpoint_ns,
-                "checkpoint_id": (parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+                "checkpoint_id": parent_id,
             }
         }
         new_versions = {k: versions[k] for k in updated if k in versions}
         if self.durability != "exit" or source == "final":
-            yield (PUT, put_config, checkpoint, metadata, new_versions)
+            yield (PUT, put_config, checkpoint, stored, new_versions)
         self.parent_checkpoint_config = parent_config
         self.checkpoint_config = self._config_for(self.checkpoint_id)
-        self.last_checkpoint = (checkpoint, metadata, new_versions, put_config)
+        self.last_checkpoint = (checkpoint, stored, new_versions, put_config)
         if self.checkpoint_events:
             shown_parent = None if self.durability == "exit" else parent_config
             self._emit_checkpoint(metadata, next_tasks, shown_parent, None)

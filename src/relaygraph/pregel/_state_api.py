@@ -12,6 +12,7 @@ from typing import Any
 from relaygraph.constants import END, INTERRUPT, MISSING, START
 from relaygraph.errors import InvalidUpdateError
 from relaygraph.pregel._algo import Task, apply_writes, read_state
+from relaygraph.pregel._checkpointing import config_metadata
 from relaygraph.pregel._context import current_task_or_none
 from relaygraph.pregel._ids import new_checkpoint_id
 from relaygraph.pregel._loop import PUT, RunLoop
@@ -238,4 +239,5 @@ class StateAPI:
             }
         }
         metadata: dict[str, Any] = {"source": "update", "step": step, "parents": {}}
+        metadata.update(config_metadata(loop.config))
         return (PUT, put_config, checkpoint, metadata, {k: loop.versions[k] for k in updated})

@@ -91,6 +91,11 @@ SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.kind, b.base_versio
 FROM want w JOIN relaygraph_checkpoint_blobs b
   ON b.thread_id = w.t AND b.checkpoint_ns = w.ns AND b.channel = w.ch AND b.version = w.v"""
 
+# Rows that may own the blobs of a delta chain: the newest ``limit`` up to ``checkpoint_id``.
+SELECT_OWNED = """SELECT checkpoint_id, checkpoint FROM relaygraph_checkpoints
+WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id <= %s
+ORDER BY checkpoint_id DESC LIMIT %s"""
+
 SELECT_WRITES = """SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.data
 FROM json_array_elements(%s::json) j JOIN relaygraph_checkpoint_writes w
   ON w.thread_id = j ->> 0 AND w.checkpoint_ns = j ->> 1 AND w.checkpoint_id = j ->> 2
@@ -145,6 +150,7 @@ DIALECT = Dialect(
     upsert_write=UPSERT_WRITE,
     select_columns=SELECT_COLUMNS,
     select_blobs=SELECT_BLOBS,
+    select_owned=SELECT_OWNED,
     select_writes=SELECT_WRITES,
     delete_thread=DELETE_THREAD,
     copy_thread=COPY_THREAD,

@@ -90,6 +90,11 @@ SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.kind, b.base_versio
 FROM want w JOIN relaygraph_checkpoint_blobs b
   ON b.thread_id = w.t AND b.checkpoint_ns = w.ns AND b.channel = w.ch AND b.version = w.v"""
 
+# Rows that may own the blobs of a delta chain: the newest ``limit`` up to ``checkpoint_id``.
+SELECT_OWNED = """SELECT checkpoint_id, checkpoint FROM relaygraph_checkpoints
+WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id <= ?
+ORDER BY checkpoint_id DESC LIMIT ?"""
+
 SELECT_WRITES = """SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.data
 FROM json_each(?) j JOIN relaygraph_checkpoint_writes w
   ON w.thread_id = json_extract(j.value, '$[0]')
@@ -147,6 +152,7 @@ DIALECT = Dialect(
     upsert_write=UPSERT_WRITE,
     select_columns=SELECT_COLUMNS,
     select_blobs=SELECT_BLOBS,
+    select_owned=SELECT_OWNED,
     select_writes=SELECT_WRITES,
     delete_thread=DELETE_THREAD,
     copy_thread=COPY_THREAD,

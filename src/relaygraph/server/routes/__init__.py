@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from relaygraph.server.routes import assistants, meta, runs, threads
+from relaygraph.server.routes import assistants, meta, runs, store, thread_stream, threads
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[BaseRoute] = [*meta.routes, *assistants.routes, *threads.routes, *runs.routes]
+ROUTES: list[BaseRoute] = [
+    *meta.routes,
+    *assistants.routes,
+    *threads.routes,
+    *runs.routes,
+    *store.routes,
+    *thread_stream.routes,
+]

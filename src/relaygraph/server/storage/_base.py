@@ -6,6 +6,8 @@ import abc
 from collections.abc import Sequence
 from typing import Any
 
+from relaygraph.server.storage._store_base import StoreStorage
+
 __all__ = ["EventRow", "Row", "SearchPage", "Storage"]
 
 Row = dict[str, Any]
@@ -18,8 +20,8 @@ EventRow = tuple[int, str, bytes]
 """One logged run event: ``(seq, event name, JSON data)``."""
 
 
-class Storage(abc.ABC):
-    """Assistants, threads, runs and run event logs.
+class Storage(StoreStorage):
+    """Assistants, threads, runs, run event logs, and the store (``StoreStorage``).
 
     The run queue relies on two guarantees: ``claim_run`` hands a pending run to exactly one
     caller, and at most one run per thread is ``running`` (the backend enforces this).

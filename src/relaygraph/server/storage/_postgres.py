@@ -26,6 +26,7 @@ from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
 from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
 from relaygraph.server.storage._named import load_queries
+from relaygraph.server.storage._store_postgres import StorePostgres
 
 __all__ = ["PostgresStorage"]
 
@@ -80,7 +81,7 @@ async def _count(cur: Cursor, name: str, params: Any = None) -> int:
     return cur.rowcount
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(Storage, StorePostgres):
     """Storage in the PostgreSQL database at ``url`` (a libpq conninfo or URI), through a
     pool of ``min_size`` to ``max_size`` connections opened by ``setup()``."""
 
@@ -110,6 +111,7 @@ class PostgresStorage(Storage):
             self._pool = pool
         async with self._tx() as cur:
             await self._migrate(cur)
+        await self.setup_store()
 
     @staticmethod
     async def _migrate(cur: Cursor) -> None:

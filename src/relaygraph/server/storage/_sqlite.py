@@ -19,6 +19,7 @@ from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
 from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
 from relaygraph.server.storage._named import load_queries
+from relaygraph.server.storage._store_sqlite import StoreSqlite
 
 __all__ = ["SqliteStorage"]
 
@@ -51,7 +52,7 @@ def _enc(value: Any) -> str | None:
     return None if value is None else _json.dumps(value).decode()
 
 
-class SqliteStorage(Storage):
+class SqliteStorage(Storage, StoreSqlite):
     """Storage on the SQLite file ``path`` (``":memory:"`` for a throwaway one)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -75,6 +76,7 @@ class SqliteStorage(Storage):
         self._migrate(db)
         db.row_factory = _row
         self._db = db
+        await self.setup_store()
 
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:
@@ -409,6 +411,9 @@ class SqliteStorage(Storage):
 
     # == run event logs =================================================================
     async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
+        if len(events) == 1:  # one statement commits atomically on its own
+            self.db.execute(Q["insert_event"], events[0])
+            return
         with self._tx() as db:
             db.executemany(Q["insert_event"], events)
 

@@ -112,3 +112,33 @@ async def test_random_bodies_never_500(tmp_path: Path) -> None:
                 if r.status_code >= 500:
                     failures.append((path, body, r.status_code))
     assert failures == []
+
+
+async def test_out_of_range_numbers_are_422(client: httpx.AsyncClient) -> None:
+    """Integers past what the databases store (found by ``test_schemathesis``) are refused,
+    and number-ish query parameters and headers never crash a handler."""
+    tid = (await client.post("/threads", json={})).json()["thread_id"]
+    big = 2**63
+    for path, body in [
+        ("/threads/search", {"offset": big}),
+        ("/assistants/search", {"offset": big}),
+        (f"/assistants/{AGENT_ID}/versions", {"offset": big}),
+        (f"/assistants/{AGENT_ID}/latest", {"version": big}),
+    ]:
+        r = await client.post(path, json=body)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["detail"].startswith(f"{big} is greater than the maximum of {big - 1}")
+    assert (await client.post("/threads/search", json={"offset": big - 1})).json() == []
+    r = await client.get(f"/threads/{tid}/runs", params={"offset": str(big * 10**6)})
+    assert (r.status_code, r.json()) == (422, {"detail": f"Invalid offset: must be <= {big - 1}"})
+    for xray in ["²", "9" * 5000, "null"]:
+        r = await client.get(f"/assistants/{AGENT_ID}/graph", params={"xray": xray})
+        assert r.status_code == 200, xray
+    r = await client.post(
+        f"/threads/{tid}/runs", json={"assistant_id": "agent", "input": {"topic": "x"}}
+    )
+    rid = r.json()["run_id"]
+    await client.get(f"/threads/{tid}/runs/{rid}/join")
+    for last in [str(big * 10**6), "-1", "x"]:  # out of range: replay from the start
+        r = await client.get(f"/threads/{tid}/runs/{rid}/stream", headers={"last-event-id": last})
+        assert r.status_code == 200 and r.text.startswith("event: metadata"), last

@@ -221,6 +221,9 @@ async def test_errors(client: httpx.AsyncClient) -> None:
         ("12", None),
         ("a-1", None),
         ("1-2-3", None),
+        ("²-1", None),  # a digit to str.isdigit, not to int()
+        ("1-²", None),
+        ("1-99999999999999999999999", None),  # beyond a 64-bit seq
     ],
 )
 def test_parse_last_event_id(raw: str | None, parsed: tuple[int, int] | None) -> None:

@@ -42,9 +42,14 @@ def parse_last_event_id(raw: str | None) -> tuple[int, int] | None:
     if text in ("-", "0", "-1"):
         return (0, 0)
     head, sep, tail = text.partition("-")
-    if sep and head.isdigit() and tail.isdigit():
-        return int(head), int(tail)
-    return None
+    if not (sep and _seq(head) and _seq(tail)):
+        return None
+    return int(head), int(tail)
+
+
+def _seq(text: str) -> bool:
+    """An ASCII decimal that fits a 64-bit column (``"²"`` is a digit to ``isdigit``)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def _frame(event: str, data: bytes, event_id: str) -> bytes:

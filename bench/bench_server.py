@@ -19,6 +19,17 @@ the server costs apart from the engine's checkpoint writes.
 
 Client and server share the machine, so on two cores the client's own CPU caps the figures.
 The client parses SSE minimally (raw httpx); the official SDK costs more per event.
+
+The same workloads run against LangGraph's own server when asked, side by side:
+
+* ``--reference-cmd "/work/refapi/bin/langgraph dev"`` starts it in a copy of
+  ``bench/reference_project`` (the same two graphs, written against ``langgraph``), with
+  ``--host 127.0.0.1 --port PORT --no-browser --no-reload`` appended; its CPU is that of the
+  process and its children;
+* ``--reference-url URL`` uses one already running on that project (no CPU figure).
+
+``--repeat N`` alternates the servers N times (each started once) and keeps each figure's best
+(highest rate, lowest time), so drift in the machine's speed hits both alike.
 """
 
 from __future__ import annotations
@@ -26,7 +37,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import shlex
 import shutil
 import socket
 import statistics
@@ -41,6 +54,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "agent_project" / "graphs.py"
+REFERENCE_PROJECT = Path(__file__).resolve().parent / "reference_project"
 
 FIREHOSE = """
 from typing_extensions import TypedDict
@@ -69,9 +83,22 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) of ``pid`` and its live descendants; NaN without a pid."""
+    if pid is None:
+        return math.nan
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:  # it exited meanwhile
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def _stream(http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> tuple[float, int]:
@@ -92,7 +119,7 @@ async def _thread(http: httpx.AsyncClient) -> str:
 
 
 async def bench(
-    url: str, pid: int, runs: int, clients: int, n_events: int, durability: str = "async"
+    url: str, pid: int | None, runs: int, clients: int, n_events: int, durability: str = "async"
 ) -> dict[str, float]:
     body = {
         "assistant_id": "agent",
@@ -141,6 +168,97 @@ async def bench(
     }
 
 
+def _wait_ok(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"the server at {url} exited with status {proc.returncode}")
+        try:
+            if httpx.get(url + "/ok", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"no server answered at {url}/ok within {timeout:.0f} s")
+
+
+def _start_relaygraph(work: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    shutil.copy(EXAMPLE, work / "graphs.py")
+    (work / "firehose.py").write_text(FIREHOSE)
+    (work / "langgraph.json").write_text(
+        json.dumps({"graphs": {"agent": "./graphs.py:agent", "firehose": "./firehose.py:firehose"}})
+    )
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "relaygraph.cli",
+            "serve",
+            "--config",
+            str(work / "langgraph.json"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(work / "data"),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    return f"http://127.0.0.1:{port}", proc
+
+
+def _start_reference(command: str, work: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    project = work / "reference_project"  # a copy: the server writes its state next to it
+    shutil.copytree(REFERENCE_PROJECT, project)
+    log = work / "reference.log"
+    port = _free_port()
+    args = [*shlex.split(command), "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--no-browser", "--no-reload"]
+    env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return f"http://127.0.0.1:{port}", proc
+
+
+_LOWER_IS_BETTER = ("ttfe_p50_ms", "ttfe_p90_ms", "server_cpu_ms_per_run")
+
+
+def _best(rounds: list[dict[str, float]]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for key in rounds[0]:
+        values = [r[key] for r in rounds if not math.isnan(r[key])]
+        if not values:
+            best[key] = math.nan
+        else:
+            best[key] = min(values) if key in _LOWER_IS_BETTER else max(values)
+    return best
+
+
+def _report(results: dict[str, list[dict[str, float]]]) -> None:
+    names = list(results)
+    best = {name: _best(rounds) for name, rounds in results.items()}
+    keys = list(best[names[0]])
+    header = f"{'':24s}" + "".join(f"{n:>14s}" for n in names)
+    if len(names) == 2:
+        header += f"{'ratio':>10s}"
+    print(header)
+    for key in keys:
+        line = f"{key:24s}" + "".join(f"{best[n][key]:14.2f}" for n in names)
+        if len(names) == 2:
+            ours, theirs = best[names[0]][key], best[names[1]][key]
+            # above 1: relaygraph is better (faster, or less time/CPU)
+            ratio = theirs / ours if key in _LOWER_IS_BETTER else ours / theirs
+            line += f"{ratio:10.2f}" if ratio == ratio and theirs and ours else f"{'':>10s}"
+        print(line)
+    if any(len(r) > 1 for r in results.values()):
+        print(f"(best of {max(len(r) for r in results.values())} rounds)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -154,55 +272,59 @@ def main() -> None:
         default="async",
         help="the runs' durability (async: a checkpoint per step, the reference's default)",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds per server (best kept)")
+    ref = parser.add_mutually_exclusive_group()
+    ref.add_argument(
+        "--reference-cmd",
+        help="start the reference server with this command (e.g. '.../bin/langgraph dev')",
+    )
+    ref.add_argument(
+        "--reference-url", help="bench a reference server already running on reference_project"
+    )
+    parser.add_argument(
+        "--no-relaygraph", action="store_true", help="bench only the reference server"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="relaygraph-bench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    targets: dict[str, tuple[str, int | None]] = {}
     try:
-        shutil.copy(EXAMPLE, work / "graphs.py")
-        (work / "firehose.py").write_text(FIREHOSE)
-        (work / "langgraph.json").write_text(
-            json.dumps(
-                {"graphs": {"agent": "./graphs.py:agent", "firehose": "./firehose.py:firehose"}}
-            )
-        )
-        port = _free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "relaygraph.cli",
-                "serve",
-                "--config",
-                str(work / "langgraph.json"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(work / "data"),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(url + "/ok", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-            results = asyncio.run(
-                bench(url, proc.pid, args.runs, args.clients, args.events, args.durability)
-            )
-        finally:
-            proc.terminate()
-            proc.wait(10)
+        if not args.no_relaygraph:
+            url, proc = _start_relaygraph(work)
+            procs.append(proc)
+            _wait_ok(url, proc)
+            targets["relaygraph"] = (url, proc.pid)
+        if args.reference_cmd:
+            url, proc = _start_reference(args.reference_cmd, work)
+            procs.append(proc)
+            try:
+                _wait_ok(url, proc, timeout=120)
+            except SystemExit:
+                print((work / "reference.log").read_text()[-3000:], file=sys.stderr)
+                raise
+            targets["reference"] = (url, proc.pid)
+        elif args.reference_url:
+            targets["reference"] = (args.reference_url.rstrip("/"), None)
+        if not targets:
+            parser.error("nothing to bench")
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        for _ in range(args.repeat):
+            for name, (url, pid) in targets.items():
+                results[name].append(
+                    asyncio.run(
+                        bench(url, pid, args.runs, args.clients, args.events, args.durability)
+                    )
+                )
     finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         shutil.rmtree(work, ignore_errors=True)
-    for key, value in results.items():
-        print(f"{key:24s} {value:12.2f}")
+    _report(results)
 
 
 if __name__ == "__main__":

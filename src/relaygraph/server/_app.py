@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from relaygraph.server import _json
 from relaygraph.server._auth import ApiKeyMiddleware
@@ -23,6 +24,7 @@ from relaygraph.server._errors import HTTPError
 from relaygraph.server._graphs import GraphRegistry, read_project
 from relaygraph.server._ids import assistant_id_for, now_iso
 from relaygraph.server._metrics import Metrics
+from relaygraph.server._saver import open_saver
 from relaygraph.server._schema import load_openapi
 from relaygraph.server._settings import ServerSettings
 from relaygraph.server.bus import open_bus
@@ -35,6 +37,7 @@ __all__ = ["create_app"]
 logger = logging.getLogger("relaygraph.server")
 
 _EXPOSE = ["x-pagination-total", "x-pagination-next", "content-location"]
+_HOT_PREFIXES = ("/threads/{thread_id}/runs", "/runs")
 _METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"]
 
 
@@ -90,15 +93,11 @@ def _open_storage(settings: ServerSettings) -> Storage:
     return SqliteStorage(settings.data_dir / "server.sqlite")
 
 
-def _open_saver(settings: ServerSettings) -> contextlib.AbstractAsyncContextManager[Any]:
-    if settings.database_url:
-        from relaygraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-        return AsyncPostgresSaver.from_conn_string(settings.database_url)
-    from relaygraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return AsyncSqliteSaver.from_conn_string(str(settings.data_dir / "checkpoints.sqlite"))
+def _hot_first(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The route table with the runs' routes first: the router tries routes in order, and
+    creating and streaming runs is the hot path (no runs path is also another route's)."""
+    hot = [r for r in routes if getattr(r, "path", "").startswith(_HOT_PREFIXES)]
+    return [*hot, *(r for r in routes if r not in hot)]
 
 
 def create_app(
@@ -120,7 +119,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = storage or _open_storage(settings)
         await store.setup()
-        async with _open_saver(settings) as saver:
+        async with open_saver(settings) as saver:
             await saver.setup()
             bound = registry.bound(saver)
             await _ensure_assistants(store, bound)
@@ -178,7 +177,7 @@ def create_app(
     if settings.api_key:
         middleware.append(Middleware(ApiKeyMiddleware, api_key=settings.api_key))
     return Starlette(
-        routes=ROUTES,
+        routes=_hot_first(ROUTES),
         middleware=middleware,
         exception_handlers={
             HTTPError: _http_error,

@@ -111,33 +111,41 @@ class EventStreamResponse:
             {"type": "http.response.start", "status": 200, "headers": _encode_headers(self.headers)}
         )
 
+        ended = False
+
         async def body() -> None:
+            nonlocal ended
             if self.prelude:
                 await send({"type": "http.response.body", "body": self.prelude, "more_body": True})
-            async for chunk in self._chunks():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            async for chunk, last in self._chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                ended = last
 
         await _race(body, receive, self.on_disconnect)
-        with contextlib.suppress(OSError):  # the client may be gone
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if not ended:
+            with contextlib.suppress(OSError):  # the client may be gone
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
+    async def _chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
+        """The body's chunks, each with whether it ends the body (the run's log was complete
+        when it was read: one write less per stream)."""
         if self.log is None:
             return
         modes = self.modes
-        async for rows in self.log.read(self.run_id, self.after, heartbeat_s=self.heartbeat_s):
+        reader = self.log.read(self.run_id, self.after, heartbeat_s=self.heartbeat_s)
+        async for rows in reader:
             if rows is None:
-                yield HEARTBEAT
+                yield HEARTBEAT, False
                 continue
             parts = [
                 frame(event, data, seq)
                 for seq, event, data in rows
                 if modes is None or mode_of_event(event) in modes or event in ("metadata", "error")
             ]
-            if parts:
-                chunk = b"".join(parts)
-                for i in range(0, len(chunk), _MAX_CHUNK):
-                    yield chunk[i : i + _MAX_CHUNK]
+            chunk = b"".join(parts)
+            for i in range(0, len(chunk), _MAX_CHUNK):
+                piece = chunk[i : i + _MAX_CHUNK]
+                yield piece, reader.complete and i + _MAX_CHUNK >= len(chunk)
 
 
 class KeepAliveJSONResponse:
@@ -161,7 +169,10 @@ class KeepAliveJSONResponse:
             {"type": "http.response.start", "status": 200, "headers": _encode_headers(self.headers)}
         )
 
+        ended = False
+
         async def body() -> None:
+            nonlocal ended
             pending = asyncio.ensure_future(self.result)
             try:
                 while True:
@@ -173,8 +184,10 @@ class KeepAliveJSONResponse:
             finally:
                 if not pending.done():
                     pending.cancel()
-            await send({"type": "http.response.body", "body": payload, "more_body": True})
+            await send({"type": "http.response.body", "body": payload, "more_body": False})
+            ended = True
 
         await _race(body, receive, self.on_disconnect)
-        with contextlib.suppress(OSError):  # the client may be gone
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if not ended:
+            with contextlib.suppress(OSError):  # the client may be gone
+                await send({"type": "http.response.body", "body": b"", "more_body": False})

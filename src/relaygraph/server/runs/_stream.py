@@ -23,14 +23,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from relaygraph.server.bus import Bus, LocalBus, Signal
 from relaygraph.server.storage import Storage
 from relaygraph.server.storage._base import EventRow
 
-__all__ = ["DETACHED", "EventLog", "RunStream"]
+__all__ = ["DETACHED", "EventLog", "LogReader", "RunStream"]
 
 DETACHED: Any = object()
 """The outcome of a stream whose run left this instance unfinished (handed back, or its
@@ -105,6 +105,28 @@ class RunStream:
             waiter = self._waiter = asyncio.get_running_loop().create_future()
         done, _ = await asyncio.wait((waiter,), timeout=timeout)
         return bool(done)
+
+
+class LogReader:
+    """``EventLog.read``'s batches (an async iterator); ``complete`` turns true as the last
+    batch is handed out, when the reader can tell (so a response can end with it)."""
+
+    __slots__ = ("batches", "complete")
+
+    def __init__(self) -> None:
+        self.complete = False
+        self.batches: AsyncIterator[list[EventRow] | None]
+
+    def __aiter__(self) -> LogReader:
+        return self
+
+    def __anext__(self) -> Awaitable[list[EventRow] | None]:
+        return self.batches.__anext__()
+
+    async def aclose(self) -> None:
+        aclose = getattr(self.batches, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 class EventLog:
@@ -254,29 +276,55 @@ class EventLog:
                 return None
             await self._watch(run_id, self.bus.poll_s)
 
-    async def read(
+    def read(
         self, run_id: str, after: int, *, heartbeat_s: float | None = None, batch: int = 256
-    ) -> AsyncIterator[list[EventRow] | None]:
+    ) -> LogReader:
         """Batches of events with ``seq > after`` until the run's log is complete; ``None``
         after each ``heartbeat_s`` without events."""
+        reader = LogReader()
+        reader.batches = self._read(reader, run_id, after, heartbeat_s, batch)
+        return reader
+
+    async def _read(
+        self,
+        reader: LogReader,
+        run_id: str,
+        after: int,
+        heartbeat_s: float | None,
+        batch: int,
+    ) -> AsyncIterator[list[EventRow] | None]:
         loop = asyncio.get_running_loop()
         cursor = after
         quiet_since = loop.time()
+        stream: RunStream | None = None
         while True:
-            stream = self.live.get(run_id)
+            # a stream that ended here is read to its end from its tail (``close`` stored
+            # all of it first), with no storage round trip to learn that the run is over
+            if stream is None:
+                stream = self.live.get(run_id)
             rows = stream.after(cursor, batch) if stream is not None else None
             if rows is None:
                 rows = await self.storage.read_events(run_id, cursor, batch)
             if rows:
                 cursor = rows[-1][0]
                 quiet_since = loop.time()
+                if (
+                    stream is not None
+                    and stream.finished
+                    and cursor >= stream.flushed
+                    and stream.outcome.result() is not DETACHED
+                ):
+                    reader.complete = True
+                    yield rows
+                    return
                 yield rows
                 continue
             left = None if heartbeat_s is None else quiet_since + heartbeat_s - loop.time()
             if stream is not None:
                 if stream.finished:
                     if stream.outcome.result() is DETACHED:
-                        continue  # the run goes on elsewhere: read it from storage
+                        stream = None  # the run goes on elsewhere: read it from storage
+                        continue
                     return
                 woke = await stream.wait(left)
             else:
@@ -285,6 +333,10 @@ class EventLog:
                     if not rows:
                         return
                     cursor = rows[-1][0]
+                    if len(rows) < batch:
+                        reader.complete = True
+                        yield rows
+                        return
                     yield rows
                     continue
                 poll = self.bus.poll_s

@@ -129,9 +129,9 @@ class WorkerPool:
             if task.cancelled():  # cancelled before it began: record it here
                 await self.executor.abandon(run, handle)
         finally:
+            # no notify: this worker looks for a run (of its thread, say) before it sleeps
             self.metrics.workers_busy -= 1
             self.handles.pop(handle.run_id, None)
-            self.queue.notify()  # its thread may have a queued run
 
     # == leases ==========================================================================
     async def _heartbeat(self) -> None:

@@ -386,3 +386,36 @@ def test_without_redis_instances_signal_through_listen_notify(tmp_path: Path) ->
             assert "PostgresBus" in (cluster.tmp / "server0.log").read_text()
         finally:
             cluster.stop()
+
+
+async def test_run_requeued_with_a_stored_cancel_ends_instead_of_blocking_its_thread(
+    tmp_path: Path,
+) -> None:
+    # A cancel stored while the run's worker was dying (or handing it back) must still end
+    # the run once it is back in the queue; before, it stayed pending and blocked its thread.
+    from relaygraph.server import ServerSettings, create_app
+
+    settings = ServerSettings(config=CONFIG, data_dir=tmp_path / "data", heartbeat_s=0.5)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        ctx = app.state.ctx
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            thread_id = (await client.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": "ticker", "input": {"n": 3, "sleep": 0.01}}
+            await ctx.runs.stop()  # no worker claims while the scene is set up
+            first = (await client.post(f"/threads/{thread_id}/runs", json=body)).json()
+            second = (await client.post(f"/threads/{thread_id}/runs", json=body)).json()
+            claimed = await ctx.storage.claim_run(time.time(), "dead-worker", 60.0)
+            assert claimed["run_id"] == first["run_id"]
+            assert await ctx.storage.request_cancel(first["run_id"], "interrupt", 0) == "running"
+            requeued, _ = await ctx.storage.reap_expired(float("inf"), 3)
+            assert [r["run_id"] for r in requeued] == [first["run_id"]]
+            await ctx.runs.start()
+            joined = await client.get(f"/threads/{thread_id}/runs/{second['run_id']}/join")
+            assert joined.json()["ticks"] == [0, 1, 2]
+            runs = {
+                r["run_id"]: r["status"]
+                for r in (await client.get(f"/threads/{thread_id}/runs")).json()
+            }
+            assert runs == {first["run_id"]: "interrupted", second["run_id"]: "success"}

@@ -551,11 +551,11 @@ async def test_release_run(storage: Storage) -> None:
     assert again is not None and (again["worker_id"], again["attempt"]) == ("w2", 2)
     assert again["started_at"] == first["started_at"]
 
-    # a released run with a cancel request waits for its canceller, not for a worker
+    # a released run keeps its cancel request: the next claimer gets it and ends the run
     await storage.request_cancel("a1", "interrupt", 3.0)
     assert await storage.release_run("a1", "w2")
-    assert await claim(storage) is None
-    assert await storage.next_run_at() == 0.0
+    cancelled = await claim(storage, worker="w3")
+    assert cancelled is not None and cancelled["cancel_action"] == "interrupt"
 
 
 async def test_delete_run(storage: Storage) -> None:

@@ -100,6 +100,8 @@ class QueuedBus(Bus):
         self._outbox: asyncio.Queue[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._deliver: Deliver | None = None
+        self._listening = False
+        self._send_failed = False
 
     async def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
@@ -118,9 +120,9 @@ class QueuedBus(Bus):
 
     def publish(self, signal: Signal) -> None:
         outbox = self._outbox
-        if outbox is None or not self.healthy:
-            return  # listeners poll storage meanwhile
-        with contextlib.suppress(asyncio.QueueFull):  # same: storage has the truth
+        if outbox is None:
+            return
+        with contextlib.suppress(asyncio.QueueFull):  # listeners poll storage meanwhile
             outbox.put_nowait(signal.encode(self.origin))
 
     def _received(self, raw: str | bytes) -> None:
@@ -137,8 +139,14 @@ class QueuedBus(Bus):
                 batch.append(outbox.get_nowait())
             try:
                 await self._send(batch)
-            except Exception as exc:  # the listener notices too and reconnects
+            except Exception as exc:  # dropped: listeners poll storage while we are degraded
                 self._degrade(exc)
+                self._send_failed = True
+                await asyncio.sleep(0.5)
+                continue
+            if self._send_failed and self._listening:
+                self._send_failed = False
+                self.healthy = True
 
     async def _listen_loop(self) -> None:
         backoff = 0.1
@@ -149,6 +157,7 @@ class QueuedBus(Bus):
                 raise
             except Exception as exc:
                 self._degrade(exc)
+            self._listening = False
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 
@@ -157,6 +166,8 @@ class QueuedBus(Bus):
         listeners re-check storage (a ``wake`` and an ``events`` for every run)."""
         if not self.healthy:
             logger.info("bus connected", extra={"bus": type(self).__name__})
+        self._listening = True
+        self._send_failed = False
         self.healthy = True
         if self._deliver is not None:
             self._deliver(Signal("wake"))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -37,6 +38,8 @@ DETACHED: Any = object()
 lease was lost): wait for the run elsewhere."""
 
 _INFLIGHT = ("pending", "running")
+
+logger = logging.getLogger("relaygraph.server.runs")
 
 
 class RunStream:
@@ -169,7 +172,15 @@ class EventLog:
             bell.clear()
             streams = list(self._dirty.values())
             self._dirty.clear()
-            await self.flush(streams)
+            try:
+                await self.flush(streams)
+            except Exception as exc:  # keep the events queued and try again shortly
+                logger.warning("storing run events failed", extra={"error": repr(exc)})
+                for stream in streams:
+                    if stream.pending and stream.run_id in self.live:
+                        self._dirty[stream.run_id] = stream
+                bell.set()
+                await asyncio.sleep(0.5)
 
     async def flush(self, streams: list[RunStream]) -> None:
         """Write the queued events of ``streams`` to storage in one call, then let readers
@@ -191,8 +202,10 @@ class EventLog:
         stream = self.live.pop(run_id, None)
         self._dirty.pop(run_id, None)
         if stream is not None:
-            await self.flush([stream])
-            stream.end(outcome)
+            try:
+                await self.flush([stream])
+            finally:  # waiters must not hang even if storage failed
+                stream.end(outcome)
         self.poke(run_id)
         self.bus.publish(Signal("events", run_id))
 
@@ -208,10 +221,12 @@ class EventLog:
         stream = self.live.pop(run_id, None)
         self._dirty.pop(run_id, None)
         if stream is not None:
-            if keep:
-                await self.flush([stream])
-            stream.pending.clear()
-            stream.end(DETACHED)
+            try:
+                if keep:
+                    await self.flush([stream])
+            finally:
+                stream.pending.clear()
+                stream.end(DETACHED)
         self.poke(run_id)
         self.bus.publish(Signal("events", run_id))
 

@@ -60,6 +60,7 @@ class WorkerPool:
         self._workers: list[asyncio.Task[None]] = []
         self._chores: list[asyncio.Task[None]] = []
         self._claiming = False
+        self._orphans: set[str] = set()
         metrics.workers_max = size
 
     def start(self) -> None:
@@ -107,6 +108,10 @@ class WorkerPool:
                 logger.exception("claiming a run failed")
                 await asyncio.sleep(1.0)
                 continue
+            if run is not None and not self._claiming:  # stop() began meanwhile
+                await self.storage.release_run(run["run_id"], self.worker_id)
+                self.bus.publish(Signal("wake"))
+                return
             if run is None:
                 due = await self.storage.next_run_at()
                 timeout = None if due is None else max(due - time.time(), 0.0)
@@ -124,6 +129,8 @@ class WorkerPool:
         self.handles[handle.run_id] = handle
         self.metrics.workers_busy += 1
         task = handle.task = asyncio.ensure_future(self.executor.execute(run, handle))
+        if run.get("cancel_action"):  # cancelled while on a worker that died or left
+            handle.cancel(str(run["cancel_action"]))
         try:
             await asyncio.wait((task,))
             if task.cancelled():  # cancelled before it began: record it here
@@ -137,8 +144,6 @@ class WorkerPool:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            if not self.handles:
-                continue
             asked = time.monotonic()
             try:
                 held = dict(
@@ -147,6 +152,15 @@ class WorkerPool:
             except Exception as exc:
                 logger.warning("renewing run leases failed", extra={"error": repr(exc)})
                 continue
+            # a row this worker holds but executes nowhere (its finish failed): if it is
+            # still so at the next beat, hand it back rather than renew it forever
+            orphans = {run_id for run_id in held if run_id not in self.handles}
+            for run_id in orphans & self._orphans:
+                logger.warning("handing back an orphaned run", extra={"run_id": run_id})
+                await self.storage.release_run(run_id, self.worker_id)
+                self.bus.publish(Signal("wake"))
+                self.queue.notify()
+            self._orphans = orphans
             for run_id, handle in list(self.handles.items()):
                 if handle.finishing:
                     continue

@@ -127,8 +127,10 @@ class Storage(StoreStorage):
 
     @abc.abstractmethod
     async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:
-        """Move the oldest runnable pending run (its time has come, no cancel is requested,
-        its thread is free and has no older pending run) to ``running`` and return it.
+        """Move the oldest runnable pending run (its time has come, its thread is free and
+        has no older pending run) to ``running`` and return it. (A pending run can carry a
+        ``cancel_action`` stored while it ran on a worker that died or handed it back: the
+        claimer ends it at once.)
 
         The claim records ``worker_id``, a lease until ``now + lease_s``, the attempt number
         (``attempt``, 1 on the first claim) and, on the first claim, ``started_at``."""

@@ -247,7 +247,7 @@ ORDER BY seq
 -- the loser's update into a unique violation, which claim_run treats as "nothing claimed".
 WITH candidate AS (
     SELECT r.seq FROM runs r
-    WHERE r.status = 'pending' AND r.run_at <= %(now)s::float8 AND r.cancel_action IS NULL
+    WHERE r.status = 'pending' AND r.run_at <= %(now)s::float8
       AND NOT EXISTS (
         SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
           AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))

@@ -194,7 +194,7 @@ SELECT * FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') ORDE
 
 -- name: claim_candidate
 SELECT r.* FROM runs r
-WHERE r.status = 'pending' AND r.run_at <= :now AND r.cancel_action IS NULL
+WHERE r.status = 'pending' AND r.run_at <= :now
   AND NOT EXISTS (
     SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
       AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))

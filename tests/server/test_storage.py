@@ -558,6 +558,21 @@ async def test_release_run(storage: Storage) -> None:
     assert cancelled is not None and cancelled["cancel_action"] == "interrupt"
 
 
+async def test_finish_run_fenced_by_owner(storage: Storage) -> None:
+    await storage.create_run(run("a1", "t1"))
+    await claim(storage, worker="w1")
+    thread = {"thread_id": "t1", "status": "idle"}
+    # a worker that lost the run (its lease expired, another claimed it) records nothing
+    assert not await storage.finish_run("a1", "success", 5.0, thread, owner="w2")
+    a1 = await storage.get_run("a1") or {}
+    assert (a1["status"], a1["worker_id"]) == ("running", "w1")
+    assert (await storage.get_thread("t1") or {})["status"] == "busy"
+    assert await storage.finish_run("a1", "success", 5.0, thread, owner="w1")
+    assert (await storage.get_run("a1") or {})["status"] == "success"
+    assert (await storage.get_thread("t1") or {})["status"] == "idle"
+    assert not await storage.finish_run("a1", "error", 6.0, owner="w1")  # already ended
+
+
 async def test_delete_run(storage: Storage) -> None:
     await storage.create_run(run("a1", "t1"))
     await storage.create_run(run("a2", "t1"))

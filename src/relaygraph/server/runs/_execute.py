@@ -23,7 +23,7 @@ from relaygraph.server.bus import Bus, LocalBus, Signal
 from relaygraph.server.runs._handles import CANCEL_MESSAGES, LEAVE_REASONS, RunHandle
 from relaygraph.server.runs._modes import WireEmitter, engine_modes
 from relaygraph.server.runs._rollback import rollback_thread
-from relaygraph.server.runs._stream import EventLog
+from relaygraph.server.runs._stream import DETACHED, EventLog
 from relaygraph.server.storage import Row, Storage
 
 __all__ = ["RunExecutor", "to_command"]
@@ -154,16 +154,20 @@ class RunExecutor:
     ) -> None:
         """Make the run terminal, update its thread, then end its event log."""
         handle.finishing = True
-        outcome: Any = None
+        run_id = run["run_id"]
+        outcome: Any = DETACHED
         try:
-            await self.log.flush_run(run["run_id"])  # the log is complete before the status
+            await self.log.flush_run(run_id)  # the log is complete before the status
             outcome = await self._finish(run, graph, status, error, handle)
-        except Exception:  # pragma: no cover - storage failure while finishing
-            logger.exception("finishing run failed", extra={"run_id": run["run_id"]})
+        except Exception:  # storage failed: the heartbeat hands the run back, it runs again
+            logger.exception("finishing run failed", extra={"run_id": run_id})
         finally:
-            await self.log.close(run["run_id"], outcome if outcome is not None else {})
-            self.metrics.count_end(status)
-        if self.after_run is not None:
+            if outcome is DETACHED:  # not recorded here: readers wait for the run elsewhere
+                await self.log.detach(run_id, keep=False)
+            else:
+                await self.log.close(run_id, outcome)
+                self.metrics.count_end(status)
+        if outcome is not DETACHED and self.after_run is not None:
             await self.after_run(run)
 
     async def _stream(
@@ -264,10 +268,13 @@ class RunExecutor:
         if status == "rollback":
             await self.storage.delete_run(run_id)
             await self.storage.update_thread(thread_id, thread)
-        else:
-            await self.storage.finish_run(
-                run_id, status, time.time(), {"thread_id": thread_id, **thread}
+        elif not await self.storage.finish_run(
+            run_id, status, time.time(), {"thread_id": thread_id, **thread}, owner=self.worker_id
+        ):
+            logger.warning(
+                "run lease lost before its outcome was recorded", extra={"run_id": run_id}
             )
+            return DETACHED
         if status == "error":
             return {"__error__": error}
         out = dict(values) if isinstance(values, dict) else {} if values is None else values

@@ -173,10 +173,18 @@ class Storage(StoreStorage):
 
     @abc.abstractmethod
     async def finish_run(
-        self, run_id: str, status: str, ended_at: float, thread: Row | None = None
-    ) -> None:
+        self,
+        run_id: str,
+        status: str,
+        ended_at: float,
+        thread: Row | None = None,
+        *,
+        owner: str | None = None,
+    ) -> bool:
         """Set a terminal status; with ``thread`` (``{"thread_id", ...update_thread fields}``)
-        update that thread in the same transaction."""
+        update that thread in the same transaction. With ``owner``, only while that worker
+        still holds the run (a worker whose lease expired must not record an outcome over
+        its successor's); ``False`` when nothing was changed."""
 
     @abc.abstractmethod
     async def delete_run(self, run_id: str) -> bool:

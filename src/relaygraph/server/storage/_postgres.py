@@ -382,21 +382,30 @@ class PostgresStorage(Storage, StorePostgres):
         return None if value is None else float(value)
 
     async def finish_run(
-        self, run_id: str, status: str, ended_at: float, thread: Row | None = None
-    ) -> None:
+        self,
+        run_id: str,
+        status: str,
+        ended_at: float,
+        thread: Row | None = None,
+        *,
+        owner: str | None = None,
+    ) -> bool:
         params = {
             "run_id": run_id,
             "status": status,
             "ended_at": ended_at,
             "updated_at": now_iso(),
             "kwargs": None,
+            "owner": owner,
         }
         async with self._tx() as cur:
-            await _count(cur, "finish_run", params)
+            if not await _count(cur, "finish_run", params):
+                return False
             if thread is not None:
                 fields = dict(thread)
                 thread_id = fields.pop("thread_id")
                 await _count(cur, "update_thread", self._thread_params(thread_id, fields))
+        return True
 
     async def delete_run(self, run_id: str) -> bool:
         params = {"run_id": run_id}

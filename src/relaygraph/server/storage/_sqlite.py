@@ -343,21 +343,30 @@ class SqliteStorage(Storage, StoreSqlite):
         return None if value is None else float(value)
 
     async def finish_run(
-        self, run_id: str, status: str, ended_at: float, thread: Row | None = None
-    ) -> None:
+        self,
+        run_id: str,
+        status: str,
+        ended_at: float,
+        thread: Row | None = None,
+        *,
+        owner: str | None = None,
+    ) -> bool:
         params = {
             "run_id": run_id,
             "status": status,
             "ended_at": ended_at,
             "updated_at": now_iso(),
             "kwargs": None,
+            "owner": owner,
         }
         with self._tx() as db:
-            db.execute(Q["finish_run"], params)
+            if not db.execute(Q["finish_run"], params).rowcount:
+                return False
             if thread is not None:
                 fields = dict(thread)
                 thread_id = fields.pop("thread_id")
                 db.execute(Q["update_thread"], self._thread_params(thread_id, fields))
+        return True
 
     async def delete_run(self, run_id: str) -> bool:
         with self._tx() as db:

@@ -320,6 +320,7 @@ UPDATE runs SET status = %(status)s::text, ended_at = %(ended_at)s::float8,
     updated_at = %(updated_at)s::text, kwargs = coalesce(%(kwargs)s::jsonb, kwargs),
     worker_id = NULL, lease_until = NULL
 WHERE run_id = %(run_id)s::text
+  AND (%(owner)s::text IS NULL OR (worker_id = %(owner)s::text AND status = 'running'))
 
 -- name: delete_run
 DELETE FROM runs WHERE run_id = %(run_id)s::text

@@ -255,7 +255,7 @@ ORDER BY seq
 -- name: finish_run
 UPDATE runs SET status = :status, ended_at = :ended_at, updated_at = :updated_at,
     kwargs = coalesce(:kwargs, kwargs), worker_id = NULL, lease_until = NULL
-WHERE run_id = :run_id
+WHERE run_id = :run_id AND (:owner IS NULL OR (worker_id = :owner AND status = 'running'))
 
 -- name: delete_run
 DELETE FROM runs WHERE run_id = ?

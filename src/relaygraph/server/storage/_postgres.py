@@ -26,6 +26,13 @@ from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
 from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
 from relaygraph.server.storage._named import load_queries
+from relaygraph.server.storage._params import (
+    assistant_params,
+    enc,
+    new_thread_params,
+    run_params,
+    thread_params,
+)
 from relaygraph.server.storage._store_postgres import StorePostgres
 
 __all__ = ["PostgresStorage"]
@@ -48,10 +55,6 @@ def _row(raw: DictRow) -> Row:
         if name != "rowseq":
             out["values" if name == "state_values" else name] = value
     return out
-
-
-def _enc(value: Any) -> str | None:
-    return None if value is None else _json.dumps(value).decode()
 
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
@@ -168,23 +171,8 @@ class PostgresStorage(Storage, StorePostgres):
         return rows, int(total or 0)
 
     # == assistants ====================================================================
-    @staticmethod
-    def _assistant_params(row: Row) -> dict[str, Any]:
-        return {
-            "assistant_id": row["assistant_id"],
-            "graph_id": row["graph_id"],
-            "name": row["name"],
-            "description": row.get("description"),
-            "config": _enc(row.get("config") or {}),
-            "context": _enc(row.get("context") or {}),
-            "metadata": _enc(row.get("metadata") or {}),
-            "version": row.get("version", 1),
-            "created_at": row["created_at"],
-            "updated_at": row.get("updated_at", row["created_at"]),
-        }
-
     async def create_assistant(self, row: Row) -> bool:
-        params = self._assistant_params(row)
+        params = assistant_params(row)
         async with self._tx() as cur:
             if await _count(cur, "insert_assistant", params) == 0:
                 return False
@@ -195,7 +183,7 @@ class PostgresStorage(Storage, StorePostgres):
         return await self._read_one("get_assistant", {"assistant_id": assistant_id})
 
     async def add_assistant_version(self, row: Row) -> None:
-        params = self._assistant_params(row)
+        params = assistant_params(row)
         async with self._tx() as cur:
             await _count(cur, "insert_assistant_version", params)
             await _count(cur, "set_assistant", params)
@@ -205,7 +193,7 @@ class PostgresStorage(Storage, StorePostgres):
     ) -> list[Row]:
         params = {
             "assistant_id": assistant_id,
-            "metadata": _enc(metadata),
+            "metadata": enc(metadata),
             "limit": limit,
             "offset": offset,
         }
@@ -218,7 +206,7 @@ class PostgresStorage(Storage, StorePostgres):
             )
             if found is None:
                 return None
-            params = self._assistant_params({**found, "updated_at": now_iso()})
+            params = assistant_params({**found, "updated_at": now_iso()})
             await _count(cur, "set_assistant", params)
             return await _one(cur, "get_assistant", {"assistant_id": assistant_id})
 
@@ -243,7 +231,7 @@ class PostgresStorage(Storage, StorePostgres):
         params = {
             "graph_id": graph_id,
             "name": name,
-            "metadata": _enc(metadata),
+            "metadata": enc(metadata),
             "limit": limit,
             "offset": offset,
             "sort_by": sort_by,
@@ -253,41 +241,14 @@ class PostgresStorage(Storage, StorePostgres):
 
     # == threads =======================================================================
     async def create_thread(self, row: Row) -> bool:
-        params = {
-            "thread_id": row["thread_id"],
-            "created_at": row["created_at"],
-            "updated_at": row.get("updated_at", row["created_at"]),
-            "state_updated_at": row.get("state_updated_at", row["created_at"]),
-            "metadata": _enc(row.get("metadata") or {}),
-            "status": row.get("status", "idle"),
-            "config": _enc(row.get("config") or {}),
-            "values": _enc(row.get("values")),
-            "error": _enc(row.get("error")),
-            "interrupts": _enc(row.get("interrupts") or {}),
-        }
+        params = new_thread_params(row)
         return await self._write("insert_thread", params) > 0
 
     async def get_thread(self, thread_id: str) -> Row | None:
         return await self._read_one("get_thread", {"thread_id": thread_id})
 
     async def update_thread(self, thread_id: str, fields: Row) -> None:
-        await self._write("update_thread", self._thread_params(thread_id, fields))
-
-    @staticmethod
-    def _thread_params(thread_id: str, fields: Row) -> dict[str, Any]:
-        return {
-            "thread_id": thread_id,
-            "metadata": _enc(fields.get("metadata")),
-            "status": fields.get("status"),
-            "config": _enc(fields.get("config")),
-            "set_values": "values" in fields,
-            "values": _enc(fields.get("values")),
-            "set_error": "error" in fields,
-            "error": _enc(fields.get("error")),
-            "interrupts": _enc(fields.get("interrupts")),
-            "updated_at": fields.get("updated_at"),
-            "state_updated_at": fields.get("state_updated_at"),
-        }
+        await self._write("update_thread", thread_params(thread_id, fields))
 
     async def delete_thread(self, thread_id: str) -> bool:
         params = {"thread_id": thread_id}
@@ -310,8 +271,8 @@ class PostgresStorage(Storage, StorePostgres):
     ) -> SearchPage:
         params = {
             "ids": list(ids) if ids is not None else None,
-            "metadata": _enc(metadata),
-            "values": _enc(values),
+            "metadata": enc(metadata),
+            "values": enc(values),
             "status": status,
             "limit": limit,
             "offset": offset,
@@ -326,17 +287,7 @@ class PostgresStorage(Storage, StorePostgres):
             await _count(
                 cur,
                 "insert_run",
-                {
-                    "run_id": row["run_id"],
-                    "thread_id": row["thread_id"],
-                    "assistant_id": row["assistant_id"],
-                    "metadata": _enc(row.get("metadata") or {}),
-                    "kwargs": _enc(row.get("kwargs") or {}),
-                    "multitask_strategy": row.get("multitask_strategy") or "enqueue",
-                    "created_at": row["created_at"],
-                    "updated_at": row.get("updated_at", row["created_at"]),
-                    "run_at": row["run_at"],
-                },
+                run_params(row),
             )
             await _count(
                 cur,
@@ -404,7 +355,7 @@ class PostgresStorage(Storage, StorePostgres):
             if thread is not None:
                 fields = dict(thread)
                 thread_id = fields.pop("thread_id")
-                await _count(cur, "update_thread", self._thread_params(thread_id, fields))
+                await _count(cur, "update_thread", thread_params(thread_id, fields))
         return True
 
     async def delete_run(self, run_id: str) -> bool:

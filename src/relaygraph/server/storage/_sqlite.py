@@ -19,6 +19,13 @@ from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
 from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
 from relaygraph.server.storage._named import load_queries
+from relaygraph.server.storage._params import (
+    assistant_params,
+    enc,
+    new_thread_params,
+    run_params,
+    thread_params,
+)
 from relaygraph.server.storage._store_sqlite import StoreSqlite
 
 __all__ = ["SqliteStorage"]
@@ -46,10 +53,6 @@ def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
             value = _json.loads(value)
         out["values" if name == "state_values" else name] = value
     return out
-
-
-def _enc(value: Any) -> str | None:
-    return None if value is None else _json.dumps(value).decode()
 
 
 class SqliteStorage(Storage, StoreSqlite):
@@ -124,23 +127,8 @@ class SqliteStorage(Storage, StoreSqlite):
         return row[0] if row else None
 
     # == assistants ====================================================================
-    @staticmethod
-    def _assistant_params(row: Row) -> dict[str, Any]:
-        return {
-            "assistant_id": row["assistant_id"],
-            "graph_id": row["graph_id"],
-            "name": row["name"],
-            "description": row.get("description"),
-            "config": _enc(row.get("config") or {}),
-            "context": _enc(row.get("context") or {}),
-            "metadata": _enc(row.get("metadata") or {}),
-            "version": row.get("version", 1),
-            "created_at": row["created_at"],
-            "updated_at": row.get("updated_at", row["created_at"]),
-        }
-
     async def create_assistant(self, row: Row) -> bool:
-        params = self._assistant_params(row)
+        params = assistant_params(row)
         with self._tx() as db:
             if db.execute(Q["insert_assistant"], params).rowcount == 0:
                 return False
@@ -151,7 +139,7 @@ class SqliteStorage(Storage, StoreSqlite):
         return self._one("get_assistant", (assistant_id,))
 
     async def add_assistant_version(self, row: Row) -> None:
-        params = self._assistant_params(row)
+        params = assistant_params(row)
         with self._tx() as db:
             db.execute(Q["insert_assistant_version"], params)
             db.execute(Q["set_assistant"], params)
@@ -161,7 +149,7 @@ class SqliteStorage(Storage, StoreSqlite):
     ) -> list[Row]:
         params = {
             "assistant_id": assistant_id,
-            "metadata": _enc(metadata),
+            "metadata": enc(metadata),
             "limit": limit,
             "offset": offset,
         }
@@ -171,7 +159,7 @@ class SqliteStorage(Storage, StoreSqlite):
         found = self._one("get_assistant_version", (assistant_id, version))
         if found is None:
             return None
-        params = self._assistant_params({**found, "updated_at": now_iso()})
+        params = assistant_params({**found, "updated_at": now_iso()})
         self.db.execute(Q["set_assistant"], params)
         return await self.get_assistant(assistant_id)
 
@@ -195,7 +183,7 @@ class SqliteStorage(Storage, StoreSqlite):
         params = {
             "graph_id": graph_id,
             "name": name,
-            "metadata": _enc(metadata),
+            "metadata": enc(metadata),
             "limit": limit,
             "offset": offset,
             "sort_by": sort_by,
@@ -209,41 +197,14 @@ class SqliteStorage(Storage, StoreSqlite):
 
     # == threads =======================================================================
     async def create_thread(self, row: Row) -> bool:
-        params = {
-            "thread_id": row["thread_id"],
-            "created_at": row["created_at"],
-            "updated_at": row.get("updated_at", row["created_at"]),
-            "state_updated_at": row.get("state_updated_at", row["created_at"]),
-            "metadata": _enc(row.get("metadata") or {}),
-            "status": row.get("status", "idle"),
-            "config": _enc(row.get("config") or {}),
-            "values": _enc(row.get("values")),
-            "error": _enc(row.get("error")),
-            "interrupts": _enc(row.get("interrupts") or {}),
-        }
+        params = new_thread_params(row)
         return self.db.execute(Q["insert_thread"], params).rowcount > 0
 
     async def get_thread(self, thread_id: str) -> Row | None:
         return self._one("get_thread", (thread_id,))
 
     async def update_thread(self, thread_id: str, fields: Row) -> None:
-        self.db.execute(Q["update_thread"], self._thread_params(thread_id, fields))
-
-    @staticmethod
-    def _thread_params(thread_id: str, fields: Row) -> dict[str, Any]:
-        return {
-            "thread_id": thread_id,
-            "metadata": _enc(fields.get("metadata")),
-            "status": fields.get("status"),
-            "config": _enc(fields.get("config")),
-            "set_values": "values" in fields,
-            "values": _enc(fields.get("values")),
-            "set_error": "error" in fields,
-            "error": _enc(fields.get("error")),
-            "interrupts": _enc(fields.get("interrupts")),
-            "updated_at": fields.get("updated_at"),
-            "state_updated_at": fields.get("state_updated_at"),
-        }
+        self.db.execute(Q["update_thread"], thread_params(thread_id, fields))
 
     async def delete_thread(self, thread_id: str) -> bool:
         with self._tx() as db:
@@ -264,9 +225,9 @@ class SqliteStorage(Storage, StoreSqlite):
         descending: bool,
     ) -> SearchPage:
         params = {
-            "ids": _enc(list(ids)) if ids is not None else None,
-            "metadata": _enc(metadata),
-            "values": _enc(values),
+            "ids": enc(list(ids)) if ids is not None else None,
+            "metadata": enc(metadata),
+            "values": enc(values),
             "status": status,
             "limit": limit,
             "offset": offset,
@@ -284,17 +245,7 @@ class SqliteStorage(Storage, StoreSqlite):
         with self._tx() as db:
             db.execute(
                 Q["insert_run"],
-                {
-                    "run_id": row["run_id"],
-                    "thread_id": row["thread_id"],
-                    "assistant_id": row["assistant_id"],
-                    "metadata": _enc(row.get("metadata") or {}),
-                    "kwargs": _enc(row.get("kwargs") or {}),
-                    "multitask_strategy": row.get("multitask_strategy") or "enqueue",
-                    "created_at": row["created_at"],
-                    "updated_at": row.get("updated_at", row["created_at"]),
-                    "run_at": row["run_at"],
-                },
+                run_params(row),
             )
             db.execute(
                 Q["set_thread_status"],
@@ -320,7 +271,7 @@ class SqliteStorage(Storage, StoreSqlite):
     async def runs_with_status(
         self, statuses: Sequence[str], thread_id: str | None = None
     ) -> list[Row]:
-        params = {"statuses": _enc(list(statuses)), "thread_id": thread_id}
+        params = {"statuses": enc(list(statuses)), "thread_id": thread_id}
         return list(self.db.execute(Q["runs_with_status"], params))
 
     async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:
@@ -365,7 +316,7 @@ class SqliteStorage(Storage, StoreSqlite):
             if thread is not None:
                 fields = dict(thread)
                 thread_id = fields.pop("thread_id")
-                db.execute(Q["update_thread"], self._thread_params(thread_id, fields))
+                db.execute(Q["update_thread"], thread_params(thread_id, fields))
         return True
 
     async def delete_run(self, run_id: str) -> bool:

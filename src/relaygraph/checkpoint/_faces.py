@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 from relaygraph.checkpoint.base import (
@@ -44,10 +44,16 @@ class DurableSaver(BaseCheckpointSaver):
 
 
 class BlockingSaver(DurableSaver):
-    """Async methods that run the blocking sync methods in a worker thread."""
+    """Async methods that run the blocking sync methods through ``_blocking``: in a worker
+    thread by default, so ``astream`` never blocks the event loop on the database."""
+
+    async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one blocking call for an async method; a subclass whose calls are cheap
+        enough for the event loop may run them inline instead."""
+        return await asyncio.to_thread(fn, *args)
 
     async def aget_tuple(self, config: dict[str, Any]) -> CheckpointTuple | None:
-        return await asyncio.to_thread(self.get_tuple, config)
+        return await self._blocking(self.get_tuple, config)
 
     async def alist(
         self,
@@ -60,7 +66,7 @@ class BlockingSaver(DurableSaver):
         def fetch() -> list[CheckpointTuple]:
             return list(self.list(config, filter=filter, before=before, limit=limit))
 
-        for item in await asyncio.to_thread(fetch):
+        for item in await self._blocking(fetch):
             yield item
 
     async def aput(
@@ -70,7 +76,7 @@ class BlockingSaver(DurableSaver):
         metadata: CheckpointMetadata,
         new_versions: dict[str, Any],
     ) -> dict[str, Any]:
-        return await asyncio.to_thread(self.put, config, checkpoint, metadata, new_versions)
+        return await self._blocking(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(
         self,
@@ -79,16 +85,16 @@ class BlockingSaver(DurableSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        await asyncio.to_thread(self.put_writes, config, writes, task_id, task_path)
+        await self._blocking(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        await asyncio.to_thread(self.delete_thread, thread_id)
+        await self._blocking(self.delete_thread, thread_id)
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await asyncio.to_thread(self.copy_thread, source_thread_id, target_thread_id)
+        await self._blocking(self.copy_thread, source_thread_id, target_thread_id)
 
     async def aprune(self, thread_id: str, keep_latest: int = 1) -> int:
-        return await asyncio.to_thread(self.prune, thread_id, keep_latest)
+        return await self._blocking(self.prune, thread_id, keep_latest)
 
 
 class LoopBoundSaver(DurableSaver):

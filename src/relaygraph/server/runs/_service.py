@@ -124,7 +124,7 @@ class RunService:
         elif signal.kind == "events":
             self.log.poke(signal.run_id)
         elif signal.kind == "cancel":
-            self.pool.cancel_local(signal.run_id, signal.action)
+            self.pool.cancel_local(signal.run_id, signal.action, via="bus")
 
     async def _worker_lost(self, run: Row) -> None:
         """A run failed because its workers kept dying: record it like a run error."""

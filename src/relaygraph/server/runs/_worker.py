@@ -91,11 +91,16 @@ class WorkerPool:
         self._workers.clear()
         self._chores.clear()
 
-    def cancel_local(self, run_id: str, action: str) -> bool:
-        """Cancel ``run_id`` if this instance executes it."""
+    def cancel_local(self, run_id: str, action: str, *, via: str = "request") -> bool:
+        """Cancel ``run_id`` if this instance executes it; ``via`` says how the request
+        arrived (``request``, ``bus`` or ``heartbeat``), for the log."""
         handle = self.handles.get(run_id)
-        if handle is None:
+        if handle is None or handle.finishing:
             return False
+        if handle.cancel_reason is None:
+            logger.info(
+                "run cancel received", extra={"run_id": run_id, "action": action, "via": via}
+            )
         handle.cancel(action)
         return True
 
@@ -169,7 +174,7 @@ class WorkerPool:
                         logger.warning("run lease lost", extra={"run_id": run_id})
                         handle.cancel("lost")
                 elif held[run_id]:
-                    handle.cancel(str(held[run_id]))
+                    self.cancel_local(run_id, str(held[run_id]), via="heartbeat")
 
     async def reap(self, now: float) -> None:
         """Re-queue (or fail, after ``max_attempts``) runs whose lease ended before ``now``."""

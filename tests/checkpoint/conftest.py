@@ -9,7 +9,6 @@ the end, and skip when ``RELAYGRAPH_TEST_POSTGRES_URL`` is unset or unreachable.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
@@ -18,49 +17,14 @@ from typing import Any
 
 import pytest
 
-POSTGRES_URL_VAR = "RELAYGRAPH_TEST_POSTGRES_URL"
-
-
-def postgres_url_or_skip() -> str:
-    url = os.environ.get(POSTGRES_URL_VAR)
-    if not url:
-        pytest.skip(f"{POSTGRES_URL_VAR} is not set")
-    try:
-        import psycopg
-
-        with psycopg.connect(url, connect_timeout=3):
-            pass
-    except Exception as e:  # pragma: no cover - depends on the machine
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL_VAR} is unreachable: {e}")
-    return url
+from tests._pg import fresh_schema
 
 
 @pytest.fixture(scope="session")
 def pg_schema() -> Iterator[str]:
     """A conninfo whose search_path is a fresh schema (dropped after the session)."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    url = postgres_url_or_skip()
-    schema = f"rg_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield make_conninfo(url, options=f"-c search_path={schema}")
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def fresh_pg_schema(url: str) -> tuple[str, str]:
-    """``(schema, conninfo)`` for a new empty schema (the caller drops it)."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    schema = f"rg_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    return schema, make_conninfo(url, options=f"-c search_path={schema}")
+    with fresh_schema() as conninfo:
+        yield conninfo
 
 
 class Env:

@@ -407,25 +407,25 @@ async def test_a_new_saver_object_sees_the_data(env: Env, thread_id: str) -> Non
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_setup_is_idempotent_and_safe_from_two_processes(backend: str, tmp_path: Any) -> None:
+    import contextlib
     import subprocess
     import sys
 
-    from tests.checkpoint.conftest import fresh_pg_schema, postgres_url_or_skip
+    from tests._pg import fresh_schema
 
-    schema = None
+    stack = contextlib.ExitStack()
     if backend == "sqlite":
         where = str(tmp_path / "setup.db")
         module, cls = "relaygraph.checkpoint.sqlite", "SqliteSaver"
     else:
-        url = postgres_url_or_skip()
-        schema, where = fresh_pg_schema(url)
+        where = stack.enter_context(fresh_schema())
         module, cls = "relaygraph.checkpoint.postgres", "PostgresSaver"
     code = (
         f"from {module} import {cls}\n"
         f"with {cls}.from_conn_string({where!r}) as s:\n"
         "    print(s.setup(), s.setup())\n"
     )
-    try:
+    with stack:
         procs = [
             subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
             for _ in range(3)
@@ -433,14 +433,6 @@ def test_setup_is_idempotent_and_safe_from_two_processes(backend: str, tmp_path:
         outs = [p.communicate(timeout=120)[0].strip() for p in procs]
         assert all(p.returncode == 0 for p in procs)
         assert sorted(outs) == ["[1] []", "[] []", "[] []"]
-    finally:
-        if schema is not None:
-            import os
-
-            import psycopg
-
-            with psycopg.connect(os.environ["RELAYGRAPH_TEST_POSTGRES_URL"]) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def test_sync_methods_of_an_async_saver_work_from_another_thread(

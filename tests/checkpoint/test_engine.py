@@ -6,6 +6,7 @@ process in the middle of a run and resume the thread from the database in a new 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import operator
 import os
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -20,7 +22,8 @@ import pytest
 
 from relaygraph.graph import END, START, StateGraph
 from relaygraph.types import Command, interrupt
-from tests.checkpoint.conftest import Env, fresh_pg_schema, postgres_url_or_skip
+from tests._pg import fresh_schema
+from tests.checkpoint.conftest import Env
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -146,12 +149,14 @@ async def test_history_filter_on_config_metadata(env: Env, thread_id: str) -> No
 # == crash tests =========================================================================
 
 
-def _where(backend: str, tmp_path: Path) -> tuple[str, str | None]:
+@contextlib.contextmanager
+def _where(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The database the crash test's processes share."""
     if backend == "sqlite":
-        return str(tmp_path / "crash.db"), None
-    url = postgres_url_or_skip()
-    schema, conninfo = fresh_pg_schema(url)
-    return conninfo, schema
+        yield str(tmp_path / "crash.db")
+    else:
+        with fresh_schema() as conninfo:
+            yield conninfo
 
 
 def _child(mode: str, backend: str, where: str, workdir: Path, *extra: str) -> list[str]:
@@ -171,10 +176,9 @@ def _child(mode: str, backend: str, where: str, workdir: Path, *extra: str) -> l
 def test_kill_9_mid_run_then_resume_in_a_new_process(
     backend: str, shape: str, face: str, tmp_path: Path
 ) -> None:
-    where, schema = _where(backend, tmp_path)
     parallel = shape == "parallel"
     extra = tuple(x for x, on in (("parallel", parallel), ("async", face == "async")) if on)
-    try:
+    with _where(backend, tmp_path) as where:
         proc = subprocess.Popen(_child("run", backend, where, tmp_path, *extra))
         deadline = time.monotonic() + 60
         while not (tmp_path / "ready").exists():
@@ -192,9 +196,6 @@ def test_kill_9_mid_run_then_resume_in_a_new_process(
             check=False,
         )
         assert done.returncode == 0, done.stderr
-    finally:
-        if schema is not None:
-            _drop_schema(schema)
     items = json.loads(done.stdout.strip().splitlines()[-1])["items"]
     log = (tmp_path / "log").read_text().split("\n")
     if parallel:
@@ -207,10 +208,3 @@ def test_kill_9_mid_run_then_resume_in_a_new_process(
         assert log.count(f"start {name}") == 1, f"{name} ran {log.count(f'start {name}')} times"
     assert log.count("start n3") == 2
     assert log.count("end n3") == 1
-
-
-def _drop_schema(schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(os.environ["RELAYGRAPH_TEST_POSTGRES_URL"], autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")

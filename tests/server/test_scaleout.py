@@ -24,7 +24,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.server._pg import fresh_schema
+from tests._pg import fresh_schema
 from tests.server.conftest import free_port, start_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from relaygraph.server.storage import SqliteStorage, Storage
-from tests.server._pg import fresh_schema
+from tests._pg import fresh_schema
 
 THREAD_KEYS = {
     "thread_id",

@@ -17,7 +17,7 @@ from langgraph_sdk import get_client
 
 from relaygraph.server.storage import SqliteStorage, Storage
 from relaygraph.server.storage._store_base import json_contains, matches, split_filter
-from tests.server._pg import fresh_schema
+from tests._pg import fresh_schema
 
 ITEM_KEYS = {"namespace", "key", "value", "created_at", "updated_at"}
 

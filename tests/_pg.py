@@ -1,4 +1,4 @@
-"""PostgreSQL for server tests: the server from ``RELAYGRAPH_TEST_POSTGRES_URL``, one fresh
+"""PostgreSQL for the tests (savers, server storage, scale-out): the server from ``RELAYGRAPH_TEST_POSTGRES_URL``, one fresh
 schema per test (named in the conninfo's ``search_path``, dropped afterwards)."""
 
 from __future__ import annotations

@@ -51,42 +51,7 @@ import httpx
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
-TICKER = """
-from __future__ import annotations
-
-import asyncio
-import operator
-from typing import Annotated, TypedDict
-
-from relaygraph.config import get_stream_writer
-from relaygraph.graph import END, START, StateGraph
-
-
-class TickerState(TypedDict, total=False):
-    n: int
-    sleep: float
-    ticks: Annotated[list[int], operator.add]
-
-
-async def tick(state: TickerState) -> TickerState:
-    i = len(state.get("ticks") or [])
-    get_stream_writer()({"tick": i})
-    await asyncio.sleep(state.get("sleep", 0.05))
-    return {"ticks": [i]}
-
-
-def more(state: TickerState) -> str:
-    return "tick" if len(state.get("ticks") or []) < state.get("n", 10) else END
-
-
-ticker = (
-    StateGraph(TickerState)
-    .add_node(tick)
-    .add_edge(START, "tick")
-    .add_conditional_edges("tick", more, ["tick", END])
-    .compile()
-)
-"""
+PROJECT = Path(__file__).resolve().parents[1] / "examples" / "ticker_project"
 
 Frame = tuple[int, str, str]  # (id, event, raw data)
 
@@ -188,8 +153,6 @@ def fresh_schema(url: str) -> Any:
 def start_servers(
     work: Path, count: int, database_url: str, redis_url: str, n_jobs: int | None
 ) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
-    (work / "ticker.py").write_text(TICKER)
-    (work / "langgraph.json").write_text(json.dumps({"graphs": {"ticker": "./ticker.py:ticker"}}))
     env = {**os.environ, "RELAYGRAPH_BUS_CHANNEL": f"rg-bench-{uuid.uuid4().hex[:8]}"}
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
@@ -197,7 +160,7 @@ def start_servers(
         port = _free_port()
         cmd = [
             sys.executable, "-m", "relaygraph.cli", "serve",
-            "--config", str(work / "langgraph.json"),
+            "--config", str(PROJECT / "langgraph.json"),
             "--host", "127.0.0.1", "--port", str(port),
             "--data-dir", str(work / f"data{i}"),
             "--database-url", database_url, *(["--redis-url", redis_url] if redis_url else []),

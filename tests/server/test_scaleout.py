@@ -29,7 +29,7 @@ from tests.server.conftest import free_port, start_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-CONFIG = Path(__file__).parent / "scaleout_project" / "langgraph.json"
+CONFIG = Path(__file__).resolve().parents[2] / "examples" / "ticker_project" / "langgraph.json"
 REDIS_URL_VAR = "RELAYGRAPH_TEST_REDIS_URL"
 LEASE_S = 1.5
 

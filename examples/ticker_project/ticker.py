@@ -1,4 +1,4 @@
-"""A graph for the scale-out tests: ``n`` steps of ``sleep`` seconds, one tick each, so a run
+"""A graph for the scale-out tests and bench (``bench/bench_scaleout.py``): ``n`` steps of ``sleep`` seconds, one tick each, so a run
 lasts long enough to be joined, cancelled, or have its worker killed."""
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from relaygraph.server import _json
-from relaygraph.server.storage._base import Row
+
+Row = dict[str, Any]
 
 __all__ = ["assistant_params", "enc", "new_thread_params", "run_params", "thread_params"]
 

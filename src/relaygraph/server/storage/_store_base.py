@@ -23,6 +23,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from relaygraph.server.storage._params import enc
+
 __all__ = [
     "OPERATORS",
     "StoreStorage",
@@ -107,6 +109,32 @@ class StoreStorage(abc.ABC):
         if now - self._store_swept_at >= SWEEP_EVERY_S:
             self._store_swept_at = now
             await self.sweep_items(now)
+
+
+def item(namespace: str, key: str, value: Any, created_at: str, updated_at: str) -> Item:
+    """An item as the API returns it, from its stored columns (``value`` decoded)."""
+    return {
+        "namespace": split_namespace(namespace),
+        "key": key,
+        "value": value,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
+
+
+def search_params(
+    prefix: Sequence[str], filter: dict[str, Any] | None, limit: int, offset: int, now: float
+) -> dict[str, Any]:
+    """The parameters of the ``store_search`` statement (both backends)."""
+    plain, conditions = split_filter(filter)
+    return {
+        **namespace_range(prefix),
+        "plain": enc(plain),
+        "conditions": enc(conditions),
+        "limit": limit,
+        "offset": offset,
+        "now": now,
+    }
 
 
 def clock(now: float | None) -> float:

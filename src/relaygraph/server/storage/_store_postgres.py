@@ -9,38 +9,25 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
 from relaygraph.server.storage._named import load_queries
+from relaygraph.server.storage._params import enc
 from relaygraph.server.storage._store_base import (
     Item,
     StoreStorage,
     clock,
+    item,
     join_namespace,
     literal_head,
     namespace_range,
+    search_params,
     select_namespaces,
-    split_filter,
     split_namespace,
 )
 
 __all__ = ["StorePostgres"]
 
 Q = load_queries("relaygraph.server.storage", "store_postgres.sql")
-
-
-def _enc(value: Any) -> str | None:
-    return None if value is None else _json.dumps(value).decode()
-
-
-def _item(namespace: str, key: str, value: Any, created_at: str, updated_at: str) -> Item:
-    return {
-        "namespace": split_namespace(namespace),
-        "key": key,
-        "value": value,
-        "created_at": created_at,
-        "updated_at": updated_at,
-    }
 
 
 class StorePostgres(StoreStorage):
@@ -83,7 +70,7 @@ class StorePostgres(StoreStorage):
             {
                 "namespace": join_namespace(namespace),
                 "key": key,
-                "value": _enc(value),
+                "value": enc(value),
                 "stamp": now_iso(),
                 "now": now,
                 "ttl_minutes": ttl_minutes,
@@ -101,7 +88,7 @@ class StorePostgres(StoreStorage):
             "refresh": refresh,
         }
         rows = await self._fetch("store_get", params)
-        return _item(*rows[0]) if rows else None
+        return item(*rows[0][:5]) if rows else None
 
     async def delete_item(self, namespace: Sequence[str], key: str) -> None:
         await self._execute("store_delete", {"namespace": join_namespace(namespace), "key": key})
@@ -117,15 +104,7 @@ class StorePostgres(StoreStorage):
         now: float | None = None,
     ) -> list[Item]:
         now = clock(now)
-        plain, conditions = split_filter(filter)
-        params = {
-            **namespace_range(prefix),
-            "plain": _enc(plain),
-            "conditions": _enc(conditions),
-            "limit": limit,
-            "offset": offset,
-            "now": now,
-        }
+        params = search_params(prefix, filter, limit, offset, now)
         rows = await self._fetch("store_search", params)
         expiring = [r for r in rows if r[5] is not None]
         if refresh and expiring:
@@ -137,7 +116,7 @@ class StorePostgres(StoreStorage):
                     "now": now,
                 },
             )
-        return [_item(*r[:5]) for r in rows]
+        return [item(*r[:5]) for r in rows]
 
     async def list_namespaces(
         self,

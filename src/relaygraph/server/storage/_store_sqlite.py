@@ -11,16 +11,18 @@ from typing import Any
 from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
 from relaygraph.server.storage._named import load_queries
+from relaygraph.server.storage._params import enc
 from relaygraph.server.storage._store_base import (
     Item,
     StoreStorage,
     clock,
+    item,
     join_namespace,
     literal_head,
     matches,
     namespace_range,
+    search_params,
     select_namespaces,
-    split_filter,
     split_namespace,
 )
 
@@ -37,18 +39,9 @@ def _match(value: str, plain: str | None, conditions: str | None) -> bool:
     )
 
 
-def _enc(value: Any) -> str | None:
-    return None if value is None else _json.dumps(value).decode()
-
-
-def _item(namespace: str, key: str, value: str, created_at: str, updated_at: str) -> Item:
-    return {
-        "namespace": split_namespace(namespace),
-        "key": key,
-        "value": _json.loads(value),
-        "created_at": created_at,
-        "updated_at": updated_at,
-    }
+def _decoded(row: tuple[Any, ...]) -> Item:
+    namespace, key, value, created_at, updated_at = row[:5]
+    return item(namespace, key, _json.loads(value), created_at, updated_at)
 
 
 class StoreSqlite(StoreStorage):
@@ -85,7 +78,7 @@ class StoreSqlite(StoreStorage):
             {
                 "namespace": join_namespace(namespace),
                 "key": key,
-                "value": _enc(value),
+                "value": enc(value),
                 "stamp": now_iso(),
                 "now": now,
                 "ttl_minutes": ttl_minutes,
@@ -100,7 +93,7 @@ class StoreSqlite(StoreStorage):
         if refresh:
             self.db.execute(Q["store_refresh"], params)
         rows = self._rows("store_get", params)
-        return _item(*rows[0]) if rows else None
+        return _decoded(rows[0]) if rows else None
 
     async def delete_item(self, namespace: Sequence[str], key: str) -> None:
         self.db.execute(Q["store_delete"], {"namespace": join_namespace(namespace), "key": key})
@@ -116,21 +109,13 @@ class StoreSqlite(StoreStorage):
         now: float | None = None,
     ) -> list[Item]:
         now = clock(now)
-        plain, conditions = split_filter(filter)
-        params = {
-            **namespace_range(prefix),
-            "plain": _enc(plain),
-            "conditions": _enc(conditions),
-            "limit": limit,
-            "offset": offset,
-            "now": now,
-        }
+        params = search_params(prefix, filter, limit, offset, now)
         rows = self._rows("store_search", params)
         if refresh:
             expiring = [{"namespace": r[0], "key": r[1], "now": now} for r in rows if r[5]]
             if expiring:
                 self.db.executemany(Q["store_refresh"], expiring)
-        return [_item(*r[:5]) for r in rows]
+        return [_decoded(r) for r in rows]
 
     async def list_namespaces(
         self,

@@ -21,7 +21,14 @@ from relaygraph.server import _json
 from relaygraph.server.runs._modes import mode_of_event
 from relaygraph.server.runs._stream import EventLog
 
-__all__ = ["SSE_HEADERS", "EventStreamResponse", "KeepAliveJSONResponse", "frame"]
+__all__ = [
+    "SSE_HEADERS",
+    "Chunks",
+    "EventStreamResponse",
+    "KeepAliveJSONResponse",
+    "frame",
+    "stream_body",
+]
 
 Scope = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -81,6 +88,34 @@ async def _race(
             await result
 
 
+Chunks = AsyncIterator[tuple[bytes, bool]]
+"""A body's chunks, each with whether it is the last (then it ends the response itself,
+one write less than a separate empty end)."""
+
+
+async def stream_body(
+    send: Send,
+    receive: Receive,
+    headers: Mapping[str, str],
+    chunks: Callable[[], Chunks],
+    on_disconnect: Callable[[], Any] | None = None,
+) -> None:
+    """A 200 response of ``chunks()``, raced against the client's disconnect."""
+    await send({"type": "http.response.start", "status": 200, "headers": _encode_headers(headers)})
+    ended = False
+
+    async def body() -> None:
+        nonlocal ended
+        async for chunk, last in chunks():
+            await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+            ended = last
+
+    await _race(body, receive, on_disconnect)
+    if not ended:
+        with contextlib.suppress(OSError):  # the client may be gone
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 class EventStreamResponse:
     """The events of one run's log after ``after``, as SSE, keeping those whose mode is in
     ``modes`` (all when ``None``); ``prelude`` frames go first (e.g. an ``error`` event)."""
@@ -107,28 +142,13 @@ class EventStreamResponse:
         self.prelude = prelude
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": _encode_headers(self.headers)}
-        )
+        await stream_body(send, receive, self.headers, self._chunks, self.on_disconnect)
 
-        ended = False
-
-        async def body() -> None:
-            nonlocal ended
-            if self.prelude:
-                await send({"type": "http.response.body", "body": self.prelude, "more_body": True})
-            async for chunk, last in self._chunks():
-                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
-                ended = last
-
-        await _race(body, receive, self.on_disconnect)
-        if not ended:
-            with contextlib.suppress(OSError):  # the client may be gone
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _chunks(self) -> AsyncIterator[tuple[bytes, bool]]:
-        """The body's chunks, each with whether it ends the body (the run's log was complete
-        when it was read: one write less per stream)."""
+    async def _chunks(self) -> Chunks:
+        """The prelude, then the log's frames; the chunk read when the log was complete
+        ends the body."""
+        if self.prelude:
+            yield self.prelude, False
         if self.log is None:
             return
         modes = self.modes
@@ -165,29 +185,18 @@ class KeepAliveJSONResponse:
         self.on_disconnect = on_disconnect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": _encode_headers(self.headers)}
-        )
+        await stream_body(send, receive, self.headers, self._chunks, self.on_disconnect)
 
-        ended = False
-
-        async def body() -> None:
-            nonlocal ended
-            pending = asyncio.ensure_future(self.result)
-            try:
-                while True:
-                    done, _ = await asyncio.wait((pending,), timeout=self.interval_s)
-                    if done:
-                        break
-                    await send({"type": "http.response.body", "body": b"\n", "more_body": True})
-                payload = _json.dumps(pending.result())
-            finally:
-                if not pending.done():
-                    pending.cancel()
-            await send({"type": "http.response.body", "body": payload, "more_body": False})
-            ended = True
-
-        await _race(body, receive, self.on_disconnect)
-        if not ended:
-            with contextlib.suppress(OSError):  # the client may be gone
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+    async def _chunks(self) -> Chunks:
+        pending = asyncio.ensure_future(self.result)
+        try:
+            while True:
+                done, _ = await asyncio.wait((pending,), timeout=self.interval_s)
+                if done:
+                    break
+                yield b"\n", False
+            payload = _json.dumps(pending.result())
+        finally:
+            if not pending.done():
+                pending.cancel()
+        yield payload, True

@@ -21,12 +21,19 @@ event; ``lifecycle`` only each run's first ``metadata`` event and its ``run_done
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from relaygraph.server import _json
-from relaygraph.server._streaming import HEARTBEAT, SSE_HEADERS, Receive, Scope, Send, _race
+from relaygraph.server._streaming import (
+    HEARTBEAT,
+    SSE_HEADERS,
+    Chunks,
+    Receive,
+    Scope,
+    Send,
+    stream_body,
+)
 from relaygraph.server.runs import EventLog
 from relaygraph.server.storage import Row, Storage
 
@@ -82,16 +89,12 @@ class ThreadStreamResponse:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = await self._start()  # before the headers: a client that has them misses no run
-        headers = [(k.encode(), v.encode("latin-1")) for k, v in self.headers.items()]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
 
-        async def body() -> None:
+        async def chunks() -> Chunks:
             async for chunk in self._chunks(*start):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                yield chunk, False
 
-        await _race(body, receive, None)
-        with contextlib.suppress(OSError):  # the client may be gone
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await stream_body(send, receive, self.headers, chunks)
 
     async def _runs_after(self, floor: int) -> list[Row]:
         """The thread's runs with a row seq above ``floor``, oldest first."""

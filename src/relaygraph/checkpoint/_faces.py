@@ -97,6 +97,61 @@ class BlockingSaver(DurableSaver):
         return await self._blocking(self.prune, thread_id, keep_latest)
 
 
+class PlanSaver(BlockingSaver):
+    """A blocking saver whose methods are ``SqlCore`` plans (``core``) carried out by the
+    backend's ``_run`` (``write=False``: the plan only reads)."""
+
+    core: Any
+
+    def _run(self, plan: Any, *, write: bool = True) -> Any:
+        raise NotImplementedError
+
+    def get_tuple(self, config: dict[str, Any]) -> CheckpointTuple | None:
+        found: CheckpointTuple | None = self._run(self.core.get_tuple(config), write=False)
+        return found
+
+    def list(
+        self,
+        config: dict[str, Any] | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        plan = self.core.list(config, filter=filter, before=before, limit=limit)
+        yield from self._run(plan, write=False)
+
+    def put(
+        self,
+        config: dict[str, Any],
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: dict[str, Any],
+    ) -> dict[str, Any]:
+        stored: dict[str, Any] = self._run(
+            self.core.put(config, checkpoint, metadata, new_versions)
+        )
+        return stored
+
+    def put_writes(
+        self,
+        config: dict[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self._run(self.core.put_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._run(self.core.delete_thread(thread_id))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self._run(self.core.copy_thread(source_thread_id, target_thread_id))
+
+    def prune(self, thread_id: str, keep_latest: int = 1) -> int:
+        return int(self._run(self.core.prune(thread_id, keep_latest)))
+
+
 class LoopBoundSaver(DurableSaver):
     """Sync methods that run the async ones on the saver's event loop (from other threads)."""
 

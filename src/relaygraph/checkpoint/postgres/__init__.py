@@ -14,16 +14,15 @@ extra (``pip install relaygraph[postgres]``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from psycopg import Connection, Cursor
 from psycopg_pool import ConnectionPool
 
-from relaygraph.checkpoint._faces import BlockingSaver
+from relaygraph.checkpoint._faces import PlanSaver
 from relaygraph.checkpoint._sqlcore import ALL, MANY, Op, Plan, SqlCore, drive
-from relaygraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
 from relaygraph.checkpoint.postgres._queries import DIALECT
 from relaygraph.checkpoint.serde import JsonPlusSerializer
 
@@ -44,7 +43,7 @@ def execute(cursor: Cursor[Any], op: Op) -> Any:
     return cursor.fetchall() if op.mode == ALL else None
 
 
-class PostgresSaver(BlockingSaver):
+class PostgresSaver(PlanSaver):
     """Checkpoints in PostgreSQL; call :meth:`setup` once before use."""
 
     def __init__(
@@ -83,51 +82,10 @@ class PostgresSaver(BlockingSaver):
             with self.lock, self.conn.transaction(), self.conn.cursor() as cur:
                 yield cur
 
-    def _run(self, plan: Plan[T]) -> T:
+    def _run(self, plan: Plan[T], *, write: bool = True) -> T:
         with self._cursor() as cur:
             return drive(plan, lambda op: execute(cur, op))
 
     def setup(self) -> list[int]:
         """Create or migrate the schema; returns the migration versions it applied."""
         return self._run(self.core.setup())
-
-    # == BaseCheckpointSaver =============================================================
-    def get_tuple(self, config: dict[str, Any]) -> CheckpointTuple | None:
-        return self._run(self.core.get_tuple(config))
-
-    def list(
-        self,
-        config: dict[str, Any] | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        yield from self._run(self.core.list(config, filter=filter, before=before, limit=limit))
-
-    def put(
-        self,
-        config: dict[str, Any],
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: dict[str, Any],
-    ) -> dict[str, Any]:
-        return self._run(self.core.put(config, checkpoint, metadata, new_versions))
-
-    def put_writes(
-        self,
-        config: dict[str, Any],
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        self._run(self.core.put_writes(config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        self._run(self.core.delete_thread(thread_id))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        self._run(self.core.copy_thread(source_thread_id, target_thread_id))
-
-    def prune(self, thread_id: str, keep_latest: int = 1) -> int:
-        return self._run(self.core.prune(thread_id, keep_latest))

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from relaygraph.checkpoint._faces import BlockingSaver
+from relaygraph.checkpoint._faces import PlanSaver
 from relaygraph.checkpoint._sqlcore import ALL, MANY, Op, Plan, SqlCore
-from relaygraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
 from relaygraph.checkpoint.serde import JsonPlusSerializer
 from relaygraph.checkpoint.sqlite._queries import DIALECT
 
@@ -62,7 +61,7 @@ def _one_row(op: Op) -> bool:
     return op.mode != MANY or len(op.params) == 1
 
 
-class _SqliteBase(BlockingSaver):
+class _SqliteBase(PlanSaver):
     """The shared body of the sync and async SQLite savers: runs core plans on ``conn``."""
 
     def __init__(
@@ -189,48 +188,6 @@ class _SqliteBase(BlockingSaver):
 
     def _setup(self) -> list[int]:
         return self._run(self.core.setup())
-
-    # == BaseCheckpointSaver =============================================================
-    def get_tuple(self, config: dict[str, Any]) -> CheckpointTuple | None:
-        return self._run(self.core.get_tuple(config), write=False)
-
-    def list(
-        self,
-        config: dict[str, Any] | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: dict[str, Any] | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        plan = self.core.list(config, filter=filter, before=before, limit=limit)
-        yield from self._run(plan, write=False)
-
-    def put(
-        self,
-        config: dict[str, Any],
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: dict[str, Any],
-    ) -> dict[str, Any]:
-        return self._run(self.core.put(config, checkpoint, metadata, new_versions))
-
-    def put_writes(
-        self,
-        config: dict[str, Any],
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        self._run(self.core.put_writes(config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        self._run(self.core.delete_thread(thread_id))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        self._run(self.core.copy_thread(source_thread_id, target_thread_id))
-
-    def prune(self, thread_id: str, keep_latest: int = 1) -> int:
-        return self._run(self.core.prune(thread_id, keep_latest))
 
 
 class SqliteSaver(_SqliteBase):

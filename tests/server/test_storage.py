@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from relaygraph.server.storage import SqliteStorage, Storage
+from relaygraph.server.storage._sqlite import Q
 from tests._pg import fresh_schema
 
 THREAD_KEYS = {
@@ -451,6 +452,47 @@ async def test_database_enforces_one_running_run_per_thread(
     assert await claim(storage) is not None
     with pytest.raises(backend.integrity_error):
         backend.raw("UPDATE runs SET status = 'running' WHERE run_id = 'a2'")
+
+
+async def test_inflight_lookups_do_not_scan_a_threads_history(tmp_path: Path) -> None:
+    # the multitask check and the claim ask "what is pending or running on this thread?"
+    # on every run; they must not read the thread's finished runs (linear in its history)
+    store = SqliteStorage(tmp_path / "s.db")
+    await store.setup()
+    try:
+        db = store.db
+        plans = {
+            name: " | ".join(r["detail"] for r in db.execute("EXPLAIN QUERY PLAN " + sql, args))
+            for name, sql, args in (
+                ("inflight", Q["inflight_runs"], ("t1",)),
+                ("claim", Q["claim_candidate"], {"now": 1.0}),
+            )
+        }
+    finally:
+        await store.close()
+    assert "USING INDEX runs_inflight" in plans["inflight"], plans
+    assert "USING INDEX runs_inflight" in plans["claim"], plans
+
+
+async def test_sqlite_schema_migrates_from_version_2(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = SqliteStorage(path)
+    await old.setup()
+    await old.create_thread({"thread_id": "t1", "created_at": "c"})
+    await old.create_run(run("a1", "t1"))
+    await old.close()
+    with sqlite3.connect(path, isolation_level=None) as db:  # as the previous release left it
+        db.execute("DROP INDEX runs_inflight")
+        db.execute("PRAGMA user_version = 2")
+    store = SqliteStorage(path)
+    await store.setup()
+    try:
+        assert [r["run_id"] for r in await store.inflight_runs("t1")] == ["a1"]
+        indexes = {r["name"] for r in store.db.execute("SELECT name FROM sqlite_master")}
+        assert "runs_inflight" in indexes
+        assert store.db.execute("PRAGMA user_version").fetchone()["user_version"] == 3
+    finally:
+        await store.close()
 
 
 async def test_finish_run_updates_the_thread_atomically(storage: Storage) -> None:

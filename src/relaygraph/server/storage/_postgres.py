@@ -39,7 +39,7 @@ __all__ = ["PostgresStorage"]
 
 Q = load_queries("relaygraph.server.storage", "postgres.sql")
 
-_MIGRATIONS = (Q["migrate_1"],)
+_MIGRATIONS = (Q["migrate_1"], Q["migrate_2"])
 """Schema version ``i + 1`` is reached by running ``_MIGRATIONS[i]``."""
 
 _CLAIM_TRIES = 3

@@ -32,7 +32,7 @@ __all__ = ["SqliteStorage"]
 
 Q = load_queries("relaygraph.server.storage", "sqlite.sql")
 
-_MIGRATIONS = (Q["schema"], Q["migrate_2"])
+_MIGRATIONS = (Q["schema"], Q["migrate_2"], Q["migrate_3"])
 """Schema version ``i + 1`` is reached by running ``_MIGRATIONS[i]``."""
 
 _JSON_COLUMNS = frozenset(

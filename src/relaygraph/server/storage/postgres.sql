@@ -96,6 +96,10 @@ CREATE TABLE run_events (
     PRIMARY KEY (run_id, seq)
 )
 
+-- name: migrate_2
+-- a thread's pending and running runs without scanning its finished ones
+CREATE INDEX runs_inflight ON runs (thread_id, seq) WHERE status IN ('pending', 'running')
+
 -- name: insert_assistant
 INSERT INTO assistants
     (assistant_id, graph_id, name, description, config, context, metadata, version, created_at, updated_at)
@@ -249,8 +253,8 @@ WITH candidate AS (
     SELECT r.seq FROM runs r
     WHERE r.status = 'pending' AND r.run_at <= %(now)s::float8
       AND NOT EXISTS (
-        SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
-          AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))
+        SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running')
+          AND (o.status = 'running' OR o.seq < r.seq))
     ORDER BY r.seq
     LIMIT 1
     FOR UPDATE SKIP LOCKED

@@ -73,6 +73,11 @@ ALTER TABLE runs ADD COLUMN cancel_action TEXT;
 ALTER TABLE runs ADD COLUMN started_at TEXT;
 CREATE INDEX IF NOT EXISTS runs_by_worker ON runs (worker_id) WHERE status = 'running';
 
+-- name: migrate_3
+-- a thread's pending and running runs without scanning its finished ones (the multitask
+-- check and the claim's "is this thread free?" ran in time linear in the thread's history)
+CREATE INDEX IF NOT EXISTS runs_inflight ON runs (thread_id, seq) WHERE status IN ('pending', 'running');
+
 -- name: insert_assistant
 INSERT OR IGNORE INTO assistants
     (assistant_id, graph_id, name, description, config, context, metadata, version, created_at, updated_at)
@@ -196,8 +201,8 @@ SELECT * FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') ORDE
 SELECT r.* FROM runs r
 WHERE r.status = 'pending' AND r.run_at <= :now
   AND NOT EXISTS (
-    SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
-      AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))
+    SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running')
+      AND (o.status = 'running' OR o.seq < r.seq))
 ORDER BY r.seq LIMIT 1
 
 -- name: mark_running
@@ -244,8 +249,8 @@ WHERE run_id = :run_id AND status = 'running' AND lease_until < :now
 SELECT min(r.run_at) FROM runs r
 WHERE r.status = 'pending'
   AND NOT EXISTS (
-    SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id
-      AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))
+    SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running')
+      AND (o.status = 'running' OR o.seq < r.seq))
 
 -- name: runs_with_status
 SELECT * FROM runs WHERE status IN (SELECT value FROM json_each(:statuses))

@@ -306,6 +306,14 @@ async def test_thread_rows_and_updates(storage: Storage) -> None:
     assert not await storage.delete_thread("nope")
 
 
+async def test_thread_metadata(storage: Storage) -> None:
+    await storage.create_thread({"thread_id": "t3", "created_at": "c", "metadata": {"k": [1]}})
+    await storage.update_thread("t3", {"values": {"big": "x" * 1000}})
+    assert await storage.thread_metadata("t3") == {"k": [1]}
+    assert await storage.thread_metadata("t1") == {}
+    assert await storage.thread_metadata("nope") is None
+
+
 async def test_search_filters_and_json_containment(storage: Storage) -> None:
     await storage.update_thread(
         "t1", {"metadata": {"user": {"id": 1, "x": 2}}, "values": {"a": [1], "n": "s"}}
@@ -465,7 +473,11 @@ async def test_inflight_lookups_do_not_scan_a_threads_history(tmp_path: Path) ->
             name: " | ".join(r["detail"] for r in db.execute("EXPLAIN QUERY PLAN " + sql, args))
             for name, sql, args in (
                 ("inflight", Q["inflight_runs"], ("t1",)),
-                ("claim", Q["claim_candidate"], {"now": 1.0}),
+                (
+                    "claim",
+                    Q["claim_run"],
+                    {"now": 1.0, "updated_at": "u", "worker_id": "w", "lease_until": 2.0},
+                ),
             )
         }
     finally:
@@ -518,6 +530,21 @@ async def test_finish_run_updates_the_thread_atomically(storage: Storage) -> Non
         "s",
     )
     assert await storage.renew_leases("w1", 99.0) == []
+
+
+async def test_finish_run_keeps_the_thread_busy_while_another_run_waits(
+    storage: Storage,
+) -> None:
+    await storage.create_run(run("a1", "t1"))
+    await storage.create_run(run("a2", "t1"))
+    await claim(storage)
+    thread = {"thread_id": "t1", "status": "idle", "values": {"v": 1}}
+    assert await storage.finish_run("a1", "success", 7.0, thread, owner="w1")
+    row = await storage.get_thread("t1") or {}
+    assert (row["status"], row["values"]) == ("busy", {"v": 1})
+    assert (await claim(storage))["run_id"] == "a2"
+    assert await storage.finish_run("a2", "success", 8.0, thread, owner="w1")
+    assert (await storage.get_thread("t1") or {})["status"] == "idle"
 
 
 async def test_leases_renew_expire_and_reap(storage: Storage) -> None:

@@ -263,9 +263,9 @@ class RunExecutor:
         elif status == "rollback":
             thread["status"] = "idle"
         thread.setdefault("status", "error" if status == "error" else "idle")
-        if any(r["run_id"] != run_id for r in await self.storage.inflight_runs(thread_id)):
-            thread["status"] = "busy"
         if status == "rollback":
+            if any(r["run_id"] != run_id for r in await self.storage.inflight_runs(thread_id)):
+                thread["status"] = "busy"
             await self.storage.delete_run(run_id)
             await self.storage.update_thread(thread_id, thread)
         elif not await self.storage.finish_run(

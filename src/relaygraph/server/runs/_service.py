@@ -200,21 +200,20 @@ class RunService:
             )
         else:
             assert thread_id is not None
-            thread = await self.storage.get_thread(thread_id)
-            if thread is None:
+            metadata = await self.storage.thread_metadata(thread_id)
+            if metadata is None:
                 if body.get("if_not_exists") != "create":
                     raise not_found("Thread or assistant not found.")
                 await self.storage.create_thread({"thread_id": thread_id, "created_at": created})
-                thread = await self.storage.get_thread(thread_id)
-                assert thread is not None
+                metadata = await self.storage.thread_metadata(thread_id) or {}
             strategy = body.get("multitask_strategy") or "enqueue"
-            inflight = await self.storage.inflight_runs(thread_id)
-            if inflight and strategy == "reject":
-                raise conflict(_BUSY)
-            if inflight and strategy in ("interrupt", "rollback"):
-                for other in inflight:
-                    await self.cancel_run(other, strategy)
-            metadata = thread.get("metadata") or {}
+            if strategy != "enqueue":  # enqueue waits its turn: no need to look
+                inflight = await self.storage.inflight_runs(thread_id)
+                if inflight and strategy == "reject":
+                    raise conflict(_BUSY)
+                if inflight and strategy in ("interrupt", "rollback"):
+                    for other in inflight:
+                        await self.cancel_run(other, strategy)
             if metadata.get("graph_id") != graph_id or "assistant_id" not in metadata:
                 merged = {
                     **metadata,

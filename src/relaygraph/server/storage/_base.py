@@ -80,6 +80,11 @@ class Storage(StoreStorage):
     async def get_thread(self, thread_id: str) -> Row | None: ...
 
     @abc.abstractmethod
+    async def thread_metadata(self, thread_id: str) -> Row | None:
+        """The thread's metadata alone (``None`` when there is no such thread): what run
+        creation needs, without decoding the thread's values."""
+
+    @abc.abstractmethod
     async def update_thread(self, thread_id: str, fields: Row) -> None:
         """Overwrite the given columns (``metadata``, ``status``, ``values``, ``error``,
         ``interrupts``, ``config``, ``updated_at``, ``state_updated_at``)."""
@@ -182,7 +187,8 @@ class Storage(StoreStorage):
         owner: str | None = None,
     ) -> bool:
         """Set a terminal status; with ``thread`` (``{"thread_id", ...update_thread fields}``)
-        update that thread in the same transaction. With ``owner``, only while that worker
+        update that thread in the same transaction, its status ``busy`` instead while another
+        of its runs is pending or running. With ``owner``, only while that worker
         still holds the run (a worker whose lease expired must not record an outcome over
         its successor's); ``False`` when nothing was changed."""
 

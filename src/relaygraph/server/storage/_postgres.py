@@ -247,6 +247,10 @@ class PostgresStorage(Storage, StorePostgres):
     async def get_thread(self, thread_id: str) -> Row | None:
         return await self._read_one("get_thread", {"thread_id": thread_id})
 
+    async def thread_metadata(self, thread_id: str) -> Row | None:
+        row = await self._read_one("thread_metadata", {"thread_id": thread_id})
+        return None if row is None else row["metadata"]
+
     async def update_thread(self, thread_id: str, fields: Row) -> None:
         await self._write("update_thread", thread_params(thread_id, fields))
 
@@ -356,6 +360,7 @@ class PostgresStorage(Storage, StorePostgres):
                 fields = dict(thread)
                 thread_id = fields.pop("thread_id")
                 await _count(cur, "update_thread", thread_params(thread_id, fields))
+                await _count(cur, "thread_busy_if_inflight", {"thread_id": thread_id})
         return True
 
     async def delete_run(self, run_id: str) -> bool:

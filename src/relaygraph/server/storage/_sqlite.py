@@ -203,6 +203,10 @@ class SqliteStorage(Storage, StoreSqlite):
     async def get_thread(self, thread_id: str) -> Row | None:
         return self._one("get_thread", (thread_id,))
 
+    async def thread_metadata(self, thread_id: str) -> Row | None:
+        row = self._one("thread_metadata", (thread_id,))
+        return None if row is None else row["metadata"]
+
     async def update_thread(self, thread_id: str, fields: Row) -> None:
         self.db.execute(Q["update_thread"], thread_params(thread_id, fields))
 
@@ -275,17 +279,14 @@ class SqliteStorage(Storage, StoreSqlite):
         return list(self.db.execute(Q["runs_with_status"], params))
 
     async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:
-        row = self._one("claim_candidate", {"now": now})
-        if row is None:
-            return None
         params = {
-            "run_id": row["run_id"],
+            "now": now,
             "updated_at": now_iso(),
             "worker_id": worker_id,
             "lease_until": now + lease_s,
         }
         try:
-            return self._one("mark_running", params)
+            return self._one("claim_run", params)
         except sqlite3.IntegrityError:  # another run of the thread is running
             return None
 
@@ -317,6 +318,7 @@ class SqliteStorage(Storage, StoreSqlite):
                 fields = dict(thread)
                 thread_id = fields.pop("thread_id")
                 db.execute(Q["update_thread"], thread_params(thread_id, fields))
+                db.execute(Q["thread_busy_if_inflight"], {"thread_id": thread_id})
         return True
 
     async def delete_run(self, run_id: str) -> bool:

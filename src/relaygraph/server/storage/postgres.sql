@@ -176,6 +176,9 @@ ON CONFLICT (thread_id) DO NOTHING
 -- name: get_thread
 SELECT * FROM threads WHERE thread_id = %(thread_id)s::text
 
+-- name: thread_metadata
+SELECT metadata FROM threads WHERE thread_id = %(thread_id)s::text
+
 -- name: update_thread
 UPDATE threads SET
     metadata = coalesce(%(metadata)s::jsonb, metadata),
@@ -325,6 +328,12 @@ UPDATE runs SET status = %(status)s::text, ended_at = %(ended_at)s::float8,
     worker_id = NULL, lease_until = NULL
 WHERE run_id = %(run_id)s::text
   AND (%(owner)s::text IS NULL OR (worker_id = %(owner)s::text AND status = 'running'))
+
+-- name: thread_busy_if_inflight
+-- after a run ended: its thread stays busy while another of its runs is pending or running
+UPDATE threads SET status = 'busy'
+WHERE thread_id = %(thread_id)s::text AND EXISTS (
+    SELECT 1 FROM runs WHERE thread_id = %(thread_id)s::text AND status IN ('pending', 'running'))
 
 -- name: delete_run
 DELETE FROM runs WHERE run_id = %(run_id)s::text

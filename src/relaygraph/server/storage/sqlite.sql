@@ -137,6 +137,9 @@ VALUES (:thread_id, :created_at, :updated_at, :state_updated_at, :metadata, :sta
 -- name: get_thread
 SELECT * FROM threads WHERE thread_id = ?
 
+-- name: thread_metadata
+SELECT metadata FROM threads WHERE thread_id = ?
+
 -- name: update_thread
 UPDATE threads SET
     metadata = coalesce(:metadata, metadata),
@@ -197,18 +200,18 @@ ORDER BY seq DESC LIMIT :limit OFFSET :offset
 -- name: inflight_runs
 SELECT * FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') ORDER BY seq
 
--- name: claim_candidate
-SELECT r.* FROM runs r
-WHERE r.status = 'pending' AND r.run_at <= :now
-  AND NOT EXISTS (
-    SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running')
-      AND (o.status = 'running' OR o.seq < r.seq))
-ORDER BY r.seq LIMIT 1
-
--- name: mark_running
+-- name: claim_run
+-- The oldest runnable pending run whose thread has nothing running and no older pending
+-- run, marked running, in one statement (atomic on its own).
 UPDATE runs SET status = 'running', updated_at = :updated_at, worker_id = :worker_id,
     lease_until = :lease_until, attempt = attempt + 1, started_at = coalesce(started_at, :updated_at)
-WHERE run_id = :run_id AND status = 'pending'
+WHERE status = 'pending' AND seq = (
+    SELECT r.seq FROM runs r
+    WHERE r.status = 'pending' AND r.run_at <= :now
+      AND NOT EXISTS (
+        SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running')
+          AND (o.status = 'running' OR o.seq < r.seq))
+    ORDER BY r.seq LIMIT 1)
 RETURNING *
 
 -- name: renew_leases
@@ -261,6 +264,12 @@ ORDER BY seq
 UPDATE runs SET status = :status, ended_at = :ended_at, updated_at = :updated_at,
     kwargs = coalesce(:kwargs, kwargs), worker_id = NULL, lease_until = NULL
 WHERE run_id = :run_id AND (:owner IS NULL OR (worker_id = :owner AND status = 'running'))
+
+-- name: thread_busy_if_inflight
+-- after a run ended: its thread stays busy while another of its runs is pending or running
+UPDATE threads SET status = 'busy'
+WHERE thread_id = :thread_id AND EXISTS (
+    SELECT 1 FROM runs WHERE thread_id = :thread_id AND status IN ('pending', 'running'))
 
 -- name: delete_run
 DELETE FROM runs WHERE run_id = ?

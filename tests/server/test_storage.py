@@ -419,7 +419,8 @@ async def test_run_listings(storage: Storage) -> None:
     assert ids(await storage.inflight_runs("t1")) == ["a1", "a3"]
     assert ids(await storage.runs_with_status(["pending"])) == ["b1", "a3"]
     assert ids(await storage.runs_with_status(["pending", "running"])) == ["a1", "b1", "a3"]
-    assert ids(await storage.runs_with_status(["pending", "success"], "t1")) == ["a2", "a3"]
+    # only live runs are looked up: a finished one is never cancelled
+    assert ids(await storage.runs_with_status(["pending", "success"], "t1")) == ["a3"]
     assert await storage.runs_with_status([]) == []
 
 
@@ -478,12 +479,18 @@ async def test_inflight_lookups_do_not_scan_a_threads_history(tmp_path: Path) ->
                     Q["claim_run"],
                     {"now": 1.0, "updated_at": "u", "worker_id": "w", "lease_until": 2.0},
                 ),
+                ("expired", Q["expired_runs"], {"now": 1.0}),
+                ("renew", Q["renew_leases"], {"worker_id": "w", "until": 1.0}),
+                ("with_status", Q["runs_with_status"], {"statuses": "[]", "thread_id": None}),
             )
         }
     finally:
         await store.close()
     assert "USING INDEX runs_inflight" in plans["inflight"], plans
     assert "USING INDEX runs_inflight" in plans["claim"], plans
+    assert "USING INDEX runs_pending" in plans["claim"], plans
+    for name in ("expired", "renew", "with_status"):  # reaper, heartbeat, /runs/cancel
+        assert "SCAN runs |" not in plans[name] + " |", plans
 
 
 async def test_sqlite_schema_migrates_from_version_2(tmp_path: Path) -> None:

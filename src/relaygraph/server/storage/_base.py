@@ -128,7 +128,8 @@ class Storage(StoreStorage):
     async def runs_with_status(
         self, statuses: Sequence[str], thread_id: str | None = None
     ) -> list[Row]:
-        """Runs in one of ``statuses`` (of ``thread_id`` when given), oldest first."""
+        """Runs in one of ``statuses`` (of ``thread_id`` when given), oldest first; only
+        ``pending`` and ``running`` are looked up (finished runs are not indexed for it)."""
 
     @abc.abstractmethod
     async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:

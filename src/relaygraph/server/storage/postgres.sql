@@ -318,7 +318,7 @@ WHERE r.status = 'pending'
       AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq)))
 
 -- name: runs_with_status
-SELECT * FROM runs WHERE status = ANY(%(statuses)s::text[])
+SELECT * FROM runs WHERE status = ANY(%(statuses)s::text[]) AND status IN ('pending', 'running')
   AND (%(thread_id)s::text IS NULL OR thread_id = %(thread_id)s::text)
 ORDER BY seq
 

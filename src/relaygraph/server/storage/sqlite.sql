@@ -74,9 +74,15 @@ ALTER TABLE runs ADD COLUMN started_at TEXT;
 CREATE INDEX IF NOT EXISTS runs_by_worker ON runs (worker_id) WHERE status = 'running';
 
 -- name: migrate_3
--- a thread's pending and running runs without scanning its finished ones (the multitask
--- check and the claim's "is this thread free?" ran in time linear in the thread's history)
+-- Indexes for the run queue that hold only live runs: a thread's pending and running runs
+-- without scanning its finished ones (the multitask check and the claim's "is this thread
+-- free?" ran in time linear in the thread's history), and pending runs in queue order
+-- (finished runs no longer enter an index on status that every status change rewrites).
 CREATE INDEX IF NOT EXISTS runs_inflight ON runs (thread_id, seq) WHERE status IN ('pending', 'running');
+DROP INDEX IF EXISTS runs_pending;
+CREATE INDEX runs_pending ON runs (seq) WHERE status = 'pending';
+-- running runs are few (one process's workers): runs_one_running finds them all
+DROP INDEX IF EXISTS runs_by_worker;
 
 -- name: insert_assistant
 INSERT OR IGNORE INTO assistants
@@ -215,7 +221,8 @@ WHERE status = 'pending' AND seq = (
 RETURNING *
 
 -- name: renew_leases
-UPDATE runs SET lease_until = :until WHERE worker_id = :worker_id AND status = 'running'
+UPDATE runs INDEXED BY runs_one_running SET lease_until = :until
+WHERE worker_id = :worker_id AND status = 'running'
 RETURNING run_id, cancel_action
 
 -- name: request_cancel_running
@@ -235,7 +242,8 @@ UPDATE runs SET status = 'pending', worker_id = NULL, lease_until = NULL, update
 WHERE run_id = :run_id AND worker_id = :worker_id AND status = 'running'
 
 -- name: expired_runs
-SELECT * FROM runs WHERE status = 'running' AND lease_until < :now ORDER BY seq
+SELECT * FROM runs INDEXED BY runs_one_running  -- running runs only, not the whole history
+WHERE status = 'running' AND lease_until < :now ORDER BY seq
 
 -- name: requeue_run
 UPDATE runs SET status = 'pending', worker_id = NULL, lease_until = NULL, updated_at = :updated_at
@@ -256,7 +264,8 @@ WHERE r.status = 'pending'
       AND (o.status = 'running' OR o.seq < r.seq))
 
 -- name: runs_with_status
-SELECT * FROM runs WHERE status IN (SELECT value FROM json_each(:statuses))
+SELECT * FROM runs INDEXED BY runs_inflight  -- live runs only, not the whole history
+WHERE status IN ('pending', 'running') AND status IN (SELECT value FROM json_each(:statuses))
   AND (:thread_id IS NULL OR thread_id = :thread_id)
 ORDER BY seq
 

@@ -111,3 +111,51 @@ def test_plain_fast_path_matches_the_tagged_encoding(value: Any) -> None:
     back = serde.loads(serde.dumps(value))
     assert repr(back) == repr(serde.loads(slow))
     assert repr(back) == repr(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        list(range(40)),
+        [*range(40), (1,)],
+        [*range(40), 1.5, float("inf")],
+        {f"k{i}": i for i in range(40)},
+        {**{f"k{i}": i for i in range(40)}, 7: "int key"},
+        {**{f"k{i}": i for i in range(40)}, "__rg__": "tag-like key"},
+        {**{f"k{i}": str(i) for i in range(40)}, "f": float("nan")},
+        [{"role": "user", "content": "hi", "n": [i, 2.5]} for i in range(40)],
+    ],
+)
+def test_long_containers_match_the_tagged_encoding(value: Any) -> None:
+    """Long containers are scanned differently from short ones; the result is the same."""
+    test_plain_fast_path_matches_the_tagged_encoding(value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":[1,2.5,null,true,"s"],"b":{"c":{}}}',
+        b'{"big":[1208925819614629174706176,-9223372036854775809]}',  # untagged, as stored
+        b'{"x":{"__rg__":"tuple","v":[1,{"__rg__":"set","v":[2]}]},"y":[1]}',
+        b'{"text":"mentions __rg__ as plain text"}',
+        b'["lone \\ud800 surrogate", "\\u00e9", "\xc3\xa9"]',
+        b"[NaN, Infinity, -Infinity, 1e400]",
+        b'\xef\xbb\xbf{"bom": 1}',
+        b' {"spaced": 1} ',
+        b'"just a string"',
+        b"12345678901234567890123",
+    ],
+)
+def test_loads_reads_what_json_reads(data: bytes) -> None:
+    """Text without tags skips the tag hook: the values are exactly ``json.loads``'s."""
+    want = json.loads(data, object_hook=serde._hook)
+    for form in (data, bytearray(data), memoryview(data)):
+        assert repr(serde.loads(form)) == repr(want)
+    if not data.startswith(b"\xef\xbb\xbf"):
+        assert repr(serde.loads(data.decode())) == repr(want)
+
+
+@pytest.mark.parametrize("data", [b'{"a":', b"{} x", b"", b"[1,]", b'{"a":1}\x00'])
+def test_loads_rejects_what_json_rejects(data: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        serde.loads(data)

@@ -19,7 +19,11 @@ rather than as rows of the blob table, so a typical step writes one row. Full va
 containers (and long strings) go to the blob table, since they are read by many later
 checkpoints. A key says which checkpoint wrote it but not where it is stored: readers look
 in the blob table and in the owners' rows (see :func:`missing_keys`), and ``prune`` moves the
-owned entries still in use out of the rows it deletes into the blob table.
+owned entries still in use out of the rows it deletes into the blob table. A document also
+lists, as ``table``, the channels whose refs were blob-table rows when it was written, so a
+reader asks the owners' rows first for the others (see :func:`row_first_keys`); that is only
+where to look first, since ``prune`` may have moved an entry since. Rows written before
+``table`` existed lack it, and are read by asking the blob table first.
 
 The previous values come from :class:`ThreadHead`, a per-thread cache filled by ``put`` and
 ``get_tuple``; it is used only when a ``put`` names the cached checkpoint as its parent.
@@ -70,6 +74,8 @@ class ThreadHead:
     versions: dict[str, Any]
     refs: dict[str, str]
     lists: dict[str, ListState] = field(default_factory=dict)
+    table: dict[str, None] = field(default_factory=dict)
+    """The channels whose ref is a blob-table row (an ordered set)."""
 
 
 class HeadCache:
@@ -124,10 +130,10 @@ def plan_blobs(
     new_versions: Mapping[str, Any],
     head: ThreadHead | None,
 ) -> tuple[dict[str, str], dict[str, Any], dict[str, Any], list[BlobRow], ThreadHead]:
-    """``(refs, inline values, owned entries, blob rows to insert, the new head)`` for a put.
+    """``(refs, inline values, where, blob rows to insert, the new head)`` for a put.
 
-    The owned entries are the document fields ``own`` and, with deltas, ``bases`` and
-    ``depths`` (see the module docstring).
+    ``where`` holds the document fields that say where the refs are stored: ``own`` (with
+    deltas, ``bases`` and ``depths``) and ``table`` (see the module docstring).
 
     Channels with a value but no version (defaults no step has written) and ``None`` values
     (the edge triggers written every step) are stored inline in the checkpoint row rather
@@ -140,10 +146,13 @@ def plan_blobs(
     depths: dict[str, int] = {}
     rows: list[BlobRow] = []
     lists: dict[str, ListState] = {}
-    new_head = ThreadHead(checkpoint_id, {}, refs, lists)
+    table: dict[str, None] = {}
+    new_head = ThreadHead(checkpoint_id, {}, refs, lists, table)
     head_versions = new_head.versions
-    old_versions, old_refs, old_lists = (
-        (head.versions, head.refs, head.lists) if head is not None else (_NONE, _NONE, _NONE)
+    old_versions, old_refs, old_lists, old_table = (
+        (head.versions, head.refs, head.lists, head.table)
+        if head is not None
+        else (_NONE, _NONE, _NONE, _NONE)
     )
     for ch, value in values.items():
         v = versions.get(ch)
@@ -157,6 +166,8 @@ def plan_blobs(
                 refs[ch] = ref
                 if ch in old_lists:
                     lists[ch] = old_lists[ch]
+                if ch in old_table:
+                    table[ch] = None
                 continue
         key = f"{v}.{checkpoint_id}"
         refs[ch] = key
@@ -178,8 +189,15 @@ def plan_blobs(
             own[ch] = value
             continue
         rows.append((thread_id, ns, ch, key, FULL, None, serde.dumps(value, channel=ch)))
-    owned = {"own": own, "bases": bases, "depths": depths} if bases else {"own": own}
-    return refs, inline, owned if own else {}, rows, new_head
+        table[ch] = None
+    where: dict[str, Any] = {}
+    if own:
+        where["own"] = own
+        if bases:
+            where["bases"] = bases
+            where["depths"] = depths
+    where["table"] = list(table)
+    return refs, inline, where, rows, new_head
 
 
 def owner_of(version: str) -> str:
@@ -206,9 +224,19 @@ def add_owned(entries: dict[BlobKey, Entry], thread_id: str, ns: str, doc: Any) 
             entries[(thread_id, ns, ch, refs[ch])] = (kind, base, depths.get(ch, 0), value, False)
 
 
+def row_first_keys(thread_id: str, ns: str, doc: Any) -> list[BlobKey]:
+    """Keys of ``doc``'s refs to look for in checkpoint rows first: those it does not list in
+    ``table`` (none for a document without it). Includes the ones ``doc`` owns itself."""
+    table = doc.get("table")
+    if table is None:
+        return []
+    return [(thread_id, ns, ch, v) for ch, v in doc["refs"].items() if ch not in table]
+
+
 def missing_keys(keys: Iterable[BlobKey], entries: Mapping[BlobKey, Entry]) -> dict[BlobKey, int]:
     """Keys needed to read ``keys`` that ``entries`` lacks, each with how deep its chain may
-    still go (how many owner rows a reader could fetch in one go)."""
+    still go (how many owner rows a reader could fetch in one go). A depth of 2 or more marks
+    the base of a delta that is itself a delta, so a checkpoint row most likely owns it."""
     out: dict[BlobKey, int] = {}
     for key in keys:
         depth = 1
@@ -270,11 +298,15 @@ class BlobReader:
         """The channel values a checkpoint's refs name, and the head they make."""
         out: dict[str, Any] = {}
         head = ThreadHead(checkpoint_id, {}, dict(refs))
+        entries = self.entries
         for ch, version in refs.items():
-            value, depth, base_len = self.value((thread_id, ns, ch, version))
+            key = (thread_id, ns, ch, version)
+            value, depth, base_len = self.value(key)
             out[ch] = value
             if type(value) is list:
                 head.lists[ch] = ListState(version, list(value), depth, base_len)
+            if entries[key][4]:  # read from the blob table
+                head.table[ch] = None
         return out, head
 
 

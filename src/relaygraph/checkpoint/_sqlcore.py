@@ -10,7 +10,7 @@ transaction with :func:`drive` or :func:`adrive`; that is all that differs betwe
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
@@ -25,6 +25,7 @@ from relaygraph.checkpoint._blobs import (
     owner_of,
     plan_blobs,
     reachable,
+    row_first_keys,
     wanted_keys,
 )
 from relaygraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
@@ -63,9 +64,12 @@ class Dialect:
     upsert_blob: str
     upsert_write: str
     select_columns: str  # "SELECT <checkpoint columns> FROM <table>", WHERE added per call
+    select_latest: str  # (thread, ns) -> checkpoint columns, parent's checkpoint, has writes
+    select_checkpoint: str  # (thread, ns, checkpoint_id) -> the same
     select_blobs: str  # (json [[thread, ns, channel, version], ...]) -> blob rows + chains
     select_owned: str  # (thread, ns, checkpoint_id, limit) -> checkpoint_id, checkpoint
     select_writes: str  # (json [[thread, ns, checkpoint_id], ...]) -> write rows
+    select_writes_of: str  # (thread, ns, checkpoint_id) -> task_id, channel, data
     delete_thread: Sequence[str]  # each takes (thread_id,)
     copy_thread: Sequence[str]  # each takes (dst, src)
     select_prune: str  # (thread_id,) -> ns, checkpoint_id, checkpoint
@@ -110,6 +114,8 @@ def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict[str, Any]:
 
 
 Tuples = list[CheckpointTuple]
+Writes = list[tuple[str, str, Any]]
+"""A checkpoint's pending writes: ``(task_id, channel, value)``."""
 
 
 class SqlCore:
@@ -150,7 +156,7 @@ class SqlCore:
         parent = conf.get("checkpoint_id")
         cid = checkpoint["id"]
         head = self.heads.get(thread_id, ns, parent)
-        refs, inline, own, rows, new_head = plan_blobs(
+        refs, inline, where, rows, new_head = plan_blobs(
             self.serde,
             thread_id,
             ns,
@@ -161,11 +167,11 @@ class SqlCore:
             head,
         )
         doc = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-        stored: dict[str, Any] = {"cp": doc, "refs": refs, "inline": inline, **own}
+        stored: dict[str, Any] = {"cp": doc, "refs": refs, "inline": inline, **where}
         try:
             blob = self.serde.dumps(stored)
         except CheckpointSerializationError:
-            for ch, value in own.get("own", {}).items():  # name the channel that failed
+            for ch, value in where.get("own", {}).items():  # name the channel that failed
                 self.serde.dumps(value, channel=ch)
             raise
         step = metadata.get("step")
@@ -275,21 +281,38 @@ class SqlCore:
 
     # == reads ===========================================================================
     def get_tuple(self, config: Mapping[str, Any]) -> Plan[CheckpointTuple | None]:
+        """One query in the common case: the row comes with its parent's document (which
+        owns most of the values the row does not) and whether it has pending writes."""
         conf = _conf(config)
         thread_id, ns = str(conf.get("thread_id")), conf.get("checkpoint_ns") or ""
         cid = conf.get("checkpoint_id")
-        p = self.q.p
-        where = f"thread_id = {p} AND checkpoint_ns = {p}"
         if cid:
-            sql = f"{self.q.select_columns} WHERE {where} AND checkpoint_id = {p}"
-            rows = yield Op(sql, (thread_id, ns, cid), ALL)
+            rows = yield Op(self.q.select_checkpoint, (thread_id, ns, cid), ALL)
         else:
-            sql = f"{self.q.select_columns} WHERE {where} ORDER BY checkpoint_id DESC LIMIT 1"
-            rows = yield Op(sql, (thread_id, ns), ALL)
+            rows = yield Op(self.q.select_latest, (thread_id, ns), ALL)
         if not rows:
             return None
-        tuples = yield from self._load(rows, remember=True)
-        return tuples[0]
+        row = rows[0]
+        thread_id, ns, cid, parent, parent_blob = row[0], row[1], row[2], row[3], row[8]
+        loads = self.serde.loads
+        doc = loads(row[6])
+        entries: dict[BlobKey, Entry] = {}
+        add_owned(entries, thread_id, ns, doc)
+        want = wanted_keys(thread_id, ns, doc["refs"])
+        rows_read: set[tuple[str, str, str]] = set()
+        if parent_blob is not None and any(
+            owner_of(k[3]) == parent for k in missing_keys(want, entries)
+        ):
+            add_owned(entries, thread_id, ns, loads(parent_blob))
+            rows_read.add((thread_id, ns, parent))
+        row_first = set(row_first_keys(thread_id, ns, doc))
+        yield from self._fetch_blobs(want, entries, row_first, rows_read)
+        writes: Writes = []
+        if row[9]:
+            found = yield Op(self.q.select_writes_of, (thread_id, ns, cid), ALL)
+            writes = [(task_id, channel, loads(data)) for task_id, channel, data in found]
+        reader = BlobReader(self.serde, entries)
+        return self._tuple(row, doc, reader, writes, remember=True)
 
     def list(
         self,
@@ -337,64 +360,94 @@ class SqlCore:
         loads = self.serde.loads
         docs = [loads(r[6]) for r in rows]
         entries: dict[BlobKey, Entry] = {}
+        want: list[BlobKey] = []
+        row_first: set[BlobKey] = set()
         for r, doc in zip(rows, docs, strict=True):
             add_owned(entries, r[0], r[1], doc)
-        want = [
-            k
-            for r, doc in zip(rows, docs, strict=True)
-            for k in wanted_keys(r[0], r[1], doc["refs"])
-        ]
-        yield from self._fetch_blobs(want, entries)
+            want += wanted_keys(r[0], r[1], doc["refs"])
+            row_first.update(row_first_keys(r[0], r[1], doc))
+        yield from self._fetch_blobs(want, entries, row_first)
         reader = BlobReader(self.serde, entries)
         triples = json.dumps([[r[0], r[1], r[2]] for r in rows])
-        writes: dict[tuple[str, str, str], list[tuple[str, str, Any]]] = {}
+        writes: dict[tuple[str, str, str], Writes] = {}
         for t, ns, cid, task_id, channel, data in (yield Op(self.q.select_writes, (triples,), ALL)):
             writes.setdefault((t, ns, cid), []).append((task_id, channel, loads(data)))
-        out: Tuples = []
-        for r, doc in zip(rows, docs, strict=True):
-            thread_id, ns, cid, parent = r[0], r[1], r[2], r[3]
-            checkpoint: Any = doc["cp"]
-            values, head = reader.values(thread_id, ns, cid, doc["refs"])
-            versions = checkpoint.get("channel_versions") or {}
-            head.versions = {ch: versions.get(ch) for ch in head.refs}
-            checkpoint["channel_values"] = {**doc["inline"], **values}
-            if remember:
-                self.heads.put(thread_id, ns, head)
-            out.append(
-                CheckpointTuple(
-                    config=_config(thread_id, ns, cid),
-                    checkpoint=checkpoint,
-                    metadata=loads(r[7]),
-                    parent_config=_config(thread_id, ns, parent) if parent else None,
-                    pending_writes=writes.get((thread_id, ns, cid), []),
-                )
-            )
-        return out
+        return [
+            self._tuple(r, doc, reader, writes.get((r[0], r[1], r[2]), []), remember=remember)
+            for r, doc in zip(rows, docs, strict=True)
+        ]
 
-    def _fetch_blobs(self, keys: Sequence[BlobKey], entries: dict[BlobKey, Entry]) -> Plan[None]:
+    def _tuple(
+        self,
+        row: Sequence[Any],
+        doc: Any,
+        reader: BlobReader,
+        writes: Writes,
+        *,
+        remember: bool,
+    ) -> CheckpointTuple:
+        """A checkpoint row and its decoded document as a tuple (``reader`` holds its blobs);
+        ``remember``: make it the thread's head in the cache."""
+        thread_id, ns, cid, parent = row[0], row[1], row[2], row[3]
+        checkpoint: Any = doc["cp"]
+        values, head = reader.values(thread_id, ns, cid, doc["refs"])
+        versions = checkpoint.get("channel_versions") or {}
+        head.versions = {ch: versions.get(ch) for ch in head.refs}
+        checkpoint["channel_values"] = {**doc["inline"], **values}
+        if remember:
+            self.heads.put(thread_id, ns, head)
+        return CheckpointTuple(
+            config=_config(thread_id, ns, cid),
+            checkpoint=checkpoint,
+            metadata=self.serde.loads(row[7]),
+            parent_config=_config(thread_id, ns, parent) if parent else None,
+            pending_writes=writes,
+        )
+
+    def _fetch_blobs(
+        self,
+        keys: Sequence[BlobKey],
+        entries: dict[BlobKey, Entry],
+        row_first: Set[BlobKey],
+        rows_read: Set[tuple[str, str, str]] = frozenset(),
+    ) -> Plan[None]:
         """Add to ``entries`` what reading ``keys`` needs, from the blob table and owner rows.
 
         Each round asks the blob table (following its delta chains) for the keys still
         missing, then, per thread and namespace, the newest rows up to the newest missing
-        key's owner, as many as the chain may still be deep. A chain written by one run
+        key's owner, as many as the chain may still be deep. Keys most likely in a row
+        (``row_first``, and bases of deltas that are deltas themselves) skip the blob table
+        until the rows have been asked; ``rows_read`` names the ``(thread, ns, checkpoint)``
+        rows whose owned entries ``entries`` already holds. A chain written by one run
         takes a round; keys found nowhere are left for :class:`BlobReader` to report.
         """
         pending = missing_keys(keys, entries)
         in_table: set[BlobKey] = set()
         in_rows: set[BlobKey] = set()
+        loads = self.serde.loads
         while pending:
-            ask = [list(k) for k in pending if k not in in_table]
+            ask = [
+                k
+                for k, depth in pending.items()
+                if k not in in_table and (k in in_rows or (depth < 2 and k not in row_first))
+            ]
             if ask:
-                in_table.update(pending)
-                add_rows(entries, (yield Op(self.q.select_blobs, (json.dumps(ask),), ALL)))
+                in_table.update(ask)
+                found = yield Op(self.q.select_blobs, (json.dumps(ask),), ALL)
+                add_rows(entries, found)
                 pending = missing_keys(pending, entries)
             groups: dict[tuple[str, str], list[BlobKey]] = {}
             for k in pending:
-                if k not in in_rows:
+                if k in in_rows:
+                    continue
+                if rows_read and (k[0], k[1], owner_of(k[3])) in rows_read:
+                    in_rows.add(k)  # not in its row: only the blob table is left
+                else:
                     groups.setdefault((k[0], k[1]), []).append(k)
             if not groups:
+                if any(k not in in_table for k in pending):
+                    continue
                 return
-            loads = self.serde.loads
             for (thread_id, ns), group in groups.items():
                 cid = max(owner_of(k[3]) for k in group)
                 limit = max(pending[k] for k in group)

@@ -56,10 +56,16 @@ __all__ = [
 ]
 
 TAG = "__rg__"
+_TAG_BYTES = TAG.encode()
+_decode_untagged = json.JSONDecoder().raw_decode
+"""``(value, end)`` of the JSON text at the start of a string, as ``json.loads`` reads it."""
 _MAX_INT = 2**63 - 1
 _FLAT = frozenset({str, int, bool, type(None)})
 """Leaf types stored as themselves (not float: NaN/inf need a tag, so floats are checked)."""
 _STR = frozenset({str})
+_MANY = 16
+"""Containers longer than this are first scanned at C speed in :func:`_plain`."""
+_isfinite = math.isfinite
 
 
 class CheckpointSerializationError(RelayGraphError, TypeError):
@@ -135,9 +141,29 @@ class JsonPlusSerializer:
         )
 
     def loads(self, data: bytes | bytearray | memoryview | str) -> Any:
-        """The value ``dumps`` encoded."""
+        """The value ``dumps`` encoded.
+
+        Text without the tag's name holds no tagged object (neither JSON encoder escapes
+        ASCII letters or ``_``), so it is decoded without the tag hook, a Python call per
+        object. (Not with orjson: it reads ints beyond 64 bits, which earlier versions stored
+        untagged inside lists and dicts, as floats.) Anything the plain decoder refuses, such
+        as a byte order mark, takes the hook path and its errors.
+        """
         if isinstance(data, memoryview):
             data = bytes(data)
+        try:
+            if isinstance(data, str):
+                if TAG not in data:
+                    value, end = _decode_untagged(data)
+                    if end == len(data):
+                        return value
+            elif _TAG_BYTES not in data:
+                text = data.decode()
+                value, end = _decode_untagged(text)
+                if end == len(text):
+                    return value
+        except ValueError:  # UnicodeDecodeError too
+            pass
         return json.loads(data, object_hook=self._hook)
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
@@ -226,36 +252,43 @@ def _plain(o: Any) -> bool:
     ints, bools, ``None`` and finite floats only. (orjson refuses ints beyond 64 bits, and
     ``dumps`` then takes the ``encode`` path, which tags them.)
 
-    Containers of leaves are checked at C speed (``issuperset`` over their types), inline
-    for the children too, so a checkpoint document costs a call or two.
+    A plain loop over each container, which beats a C-speed scan (``issuperset`` over the
+    types) on the few items of a checkpoint document; long containers of leaves get the scan.
     """
     t = type(o)
     if t is dict:
-        if TAG in o or not _STR.issuperset(map(type, o)):
+        if TAG in o:
             return False
-        items: Any = o.values()
-    elif t is list:
-        items = o
-    elif t is float:
-        return math.isfinite(o)
-    else:
-        return t in _FLAT
-    if _FLAT.issuperset(map(type, items)):
-        return True
-    for v in items:
-        t = type(v)
-        if t in _FLAT:
-            continue
-        if t is dict:
-            if TAG in v or not _STR.issuperset(map(type, v)):
+        if len(o) > _MANY and _FLAT.issuperset(map(type, o.values())):
+            return _STR.issuperset(map(type, o))
+        for k, v in o.items():
+            if type(k) is not str:
                 return False
-            if _FLAT.issuperset(map(type, v.values())):
+            t = type(v)
+            if t in _FLAT:
                 continue
-        elif t is list and _FLAT.issuperset(map(type, v)):
-            continue
-        if not _plain(v):
-            return False
-    return True
+            if t is float:
+                if not _isfinite(v):
+                    return False
+            elif (t is not dict and t is not list) or not _plain(v):
+                return False
+        return True
+    if t is list:
+        if len(o) > _MANY and _FLAT.issuperset(map(type, o)):
+            return True
+        for v in o:
+            t = type(v)
+            if t in _FLAT:
+                continue
+            if t is float:
+                if not _isfinite(v):
+                    return False
+            elif (t is not dict and t is not list) or not _plain(v):
+                return False
+        return True
+    if t is float:
+        return _isfinite(o)
+    return t in _FLAT
 
 
 def _short_repr(o: Any) -> str:

@@ -39,10 +39,15 @@ class RunControl:
 
     ``request_drain(reason)`` lets the current super-step finish, checkpoints it, then
     stops the run with ``GraphDrained``; a checkpointed thread continues with ``stream(None)``.
+
+    After the run, ``final_state`` holds the graph's state values when the run went to its
+    end with nothing left to run (no interrupt, error or drain): what ``get_state().values``
+    then shows, without reading it back from the checkpointer. It is ``None`` otherwise.
     """
 
     def __init__(self) -> None:
         self.drain_reason: str | None = None
+        self.final_state: dict[str, Any] | None = None
 
     def request_drain(self, reason: str = "drain requested") -> None:
         self.drain_reason = reason

@@ -74,6 +74,8 @@ class RunLoop(Checkpointing):
     ) -> None:
         self.graph = graph
         self.control = control
+        if control is not None and parent is None:
+            control.final_state = None  # set again only if this run goes to its end
         self.input = input
         self.config = config
         self.emitter = emitter
@@ -253,6 +255,8 @@ class RunLoop(Checkpointing):
                 self.status = "drained"
                 raise GraphDrained(f"Graph drained: {control.drain_reason}")
         self.status = "done"
+        if self.control is not None and self.parent is None:
+            self.control.final_state = self._stored_state()
 
     def _apply_input(self, inp: Any, saved: Any) -> Generator[Op, Any, list[Task]]:
         """The input step: checkpoint ``input``, apply writes as the ``__start__`` task."""
@@ -726,6 +730,17 @@ class RunLoop(Checkpointing):
         if not names:
             return False
         return any(("*" in names or t.name in names) for t in tasks)
+
+    def _stored_state(self) -> dict[str, Any]:
+        """The state values as a checkpoint stores them (a channel whose checkpoint is empty,
+        such as an empty topic, is left out, as ``get_state`` leaves it out)."""
+        out: dict[str, Any] = {}
+        channels = self.channels
+        for key in self.state_keys:
+            ch = channels.get(key)
+            if ch is not None and ch.checkpoint() is not MISSING:
+                out[key] = ch.value
+        return out
 
     def _static_interrupt(self) -> None:
         self.status = "interrupt_static"

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from relaygraph.runtime import RunControl
 from relaygraph.server import _json
 from relaygraph.server._graphs import GraphRegistry
 from relaygraph.server._ids import now_iso
@@ -100,9 +101,10 @@ class RunExecutor:
         self.metrics.runs_started += 1
         status, error = "success", None
         graph: Any = None
+        final_state: dict[str, Any] | None = None
         try:
             graph = self.graphs.get(run["metadata"]["graph_id"])
-            await self._stream(graph, run, publish, resume=await self._resumes(run))
+            final_state = await self._stream(graph, run, publish, resume=await self._resumes(run))
         except asyncio.CancelledError:
             if handle.cancel_reason in LEAVE_REASONS:
                 await self.leave(run, handle)
@@ -113,7 +115,7 @@ class RunExecutor:
             error = _json.error_body(exc)
             publish("error", error)
             logger.info("run failed", extra={"run_id": run_id, "error": error})
-        await self.conclude(run, graph, status, error, handle)
+        await self.conclude(run, graph, status, error, handle, final_state)
 
     async def _resumes(self, run: Row) -> bool:
         """Whether a re-attempted run continues from a checkpoint it wrote before."""
@@ -150,15 +152,24 @@ class RunExecutor:
         await self.conclude(run, graph, status, error, handle)
 
     async def conclude(
-        self, run: Row, graph: Any, status: str, error: Row | None, handle: RunHandle
+        self,
+        run: Row,
+        graph: Any,
+        status: str,
+        error: Row | None,
+        handle: RunHandle,
+        final_state: dict[str, Any] | None = None,
     ) -> None:
-        """Make the run terminal, update its thread, then end its event log."""
+        """Make the run terminal, update its thread, then end its event log.
+
+        ``final_state`` is the state a run that went to its end left (``RunControl``); the
+        thread's values are read back from the checkpointer when it is ``None``."""
         handle.finishing = True
         run_id = run["run_id"]
         outcome: Any = DETACHED
         try:
             await self.log.flush_run(run_id)  # the log is complete before the status
-            outcome = await self._finish(run, graph, status, error, handle)
+            outcome = await self._finish(run, graph, status, error, handle, final_state)
         except Exception:  # storage failed: the heartbeat hands the run back, it runs again
             logger.exception("finishing run failed", extra={"run_id": run_id})
         finally:
@@ -172,7 +183,8 @@ class RunExecutor:
 
     async def _stream(
         self, graph: Any, run: Row, publish: Callable[[str, Any], None], *, resume: bool
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """Stream the run into its log; the state it left if it went to its end."""
         kwargs = run["kwargs"]
         wire_modes = kwargs.get("stream_mode") or ["values"]
         subgraphs = bool(kwargs.get("subgraphs"))
@@ -195,17 +207,19 @@ class RunExecutor:
             config = {**config, "metadata": {**config["metadata"], "run_attempt": run["attempt"]}}
         if "events" in wire_modes:
             await self._stream_events(graph, graph_input, config, modes, options, publish, feed)
-            return
+            return None
+        control = RunControl()
         if subgraphs:
             async for ns, mode, payload in graph.astream(
-                graph_input, config, stream_mode=modes, **options
+                graph_input, config, stream_mode=modes, control=control, **options
             ):
                 feed(ns, mode, payload)
         else:
             async for mode, payload in graph.astream(
-                graph_input, config, stream_mode=modes, **options
+                graph_input, config, stream_mode=modes, control=control, **options
             ):
                 feed((), mode, payload)
+        return control.final_state
 
     async def _stream_events(
         self,
@@ -232,7 +246,13 @@ class RunExecutor:
             publish("events", event)
 
     async def _finish(
-        self, run: Row, graph: Any, status: str, error: Row | None, handle: RunHandle
+        self,
+        run: Row,
+        graph: Any,
+        status: str,
+        error: Row | None,
+        handle: RunHandle,
+        final_state: dict[str, Any] | None,
     ) -> Any:
         run_id, thread_id = run["run_id"], run["thread_id"]
         if status == "rollback" and graph is not None:
@@ -241,7 +261,10 @@ class RunExecutor:
         thread: Row = {"updated_at": stamp, "state_updated_at": stamp, "error": error}
         values: Any = None
         interrupts: list[Any] = []
-        if graph is not None:
+        if final_state is not None and status == "success":  # nothing left to run
+            values = _json.plain(final_state)
+            thread.update(values=values, interrupts={}, status="idle")
+        elif graph is not None:
             try:
                 snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
             except Exception:  # a broken checkpoint leaves the thread's values as they were

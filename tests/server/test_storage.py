@@ -474,11 +474,7 @@ async def test_inflight_lookups_do_not_scan_a_threads_history(tmp_path: Path) ->
             name: " | ".join(r["detail"] for r in db.execute("EXPLAIN QUERY PLAN " + sql, args))
             for name, sql, args in (
                 ("inflight", Q["inflight_runs"], ("t1",)),
-                (
-                    "claim",
-                    Q["claim_run"],
-                    {"now": 1.0, "updated_at": "u", "worker_id": "w", "lease_until": 2.0},
-                ),
+                ("claim", Q["claim_candidate"], {"now": 1.0}),
                 ("expired", Q["expired_runs"], {"now": 1.0}),
                 ("renew", Q["renew_leases"], {"worker_id": "w", "until": 1.0}),
                 ("with_status", Q["runs_with_status"], {"statuses": "[]", "thread_id": None}),

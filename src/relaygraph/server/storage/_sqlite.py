@@ -279,14 +279,18 @@ class SqliteStorage(Storage, StoreSqlite):
         return list(self.db.execute(Q["runs_with_status"], params))
 
     async def claim_run(self, now: float, worker_id: str, lease_s: float) -> Row | None:
+        # no await between the read and the write: atomic among this process's coroutines
+        seq = self._scalar("claim_candidate", {"now": now})
+        if seq is None:
+            return None
         params = {
-            "now": now,
+            "seq": seq,
             "updated_at": now_iso(),
             "worker_id": worker_id,
             "lease_until": now + lease_s,
         }
         try:
-            return self._one("claim_run", params)
+            return self._one("mark_running", params)
         except sqlite3.IntegrityError:  # another run of the thread is running
             return None
 

@@ -206,18 +206,20 @@ ORDER BY seq DESC LIMIT :limit OFFSET :offset
 -- name: inflight_runs
 SELECT * FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') ORDER BY seq
 
--- name: claim_run
--- The oldest runnable pending run whose thread has nothing running and no older pending
--- run, marked running, in one statement (atomic on its own).
+-- name: claim_candidate
+-- The oldest runnable pending run whose thread has nothing running and no older pending run
+-- (a read: when there is none, as after most runs, no write transaction is begun).
+SELECT r.seq FROM runs r
+WHERE r.status = 'pending' AND r.run_at <= :now
+  AND NOT EXISTS (
+    SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running')
+      AND (o.status = 'running' OR o.seq < r.seq))
+ORDER BY r.seq LIMIT 1
+
+-- name: mark_running
 UPDATE runs SET status = 'running', updated_at = :updated_at, worker_id = :worker_id,
     lease_until = :lease_until, attempt = attempt + 1, started_at = coalesce(started_at, :updated_at)
-WHERE status = 'pending' AND seq = (
-    SELECT r.seq FROM runs r
-    WHERE r.status = 'pending' AND r.run_at <= :now
-      AND NOT EXISTS (
-        SELECT 1 FROM runs o WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running')
-          AND (o.status = 'running' OR o.seq < r.seq))
-    ORDER BY r.seq LIMIT 1)
+WHERE seq = :seq AND status = 'pending'
 RETURNING *
 
 -- name: renew_leases

@@ -407,6 +407,16 @@ async def test_run_rows(backend: Backend, storage: Storage) -> None:
         await storage.create_run(run("r1", "t2"))
 
 
+async def test_run_status(storage: Storage) -> None:
+    await storage.create_run(run("a1", "t1"))
+    assert await storage.run_status("a1") == "pending"
+    await claim(storage)
+    assert await storage.run_status("a1") == "running"
+    await storage.finish_run("a1", "error", 2.0)
+    assert await storage.run_status("a1") == "error"
+    assert await storage.run_status("nope") is None
+
+
 async def test_run_listings(storage: Storage) -> None:
     for r in (run("a1", "t1"), run("b1", "t2"), run("a2", "t1"), run("a3", "t1")):
         await storage.create_run(r)

@@ -274,8 +274,7 @@ class EventLog:
         """Whether ``run_id`` is over (terminal or deleted) according to storage."""
         if run_id in self.live:
             return False
-        run = await self.storage.get_run(run_id)
-        return run is None or run["status"] not in _INFLIGHT
+        return await self.storage.run_status(run_id) not in _INFLIGHT
 
     async def wait_ended(self, run_id: str) -> Any:
         """Wait until ``run_id`` is over; its outcome when it ended on this instance, else

@@ -115,6 +115,12 @@ class Storage(StoreStorage):
     @abc.abstractmethod
     async def get_run(self, run_id: str) -> Row | None: ...
 
+    async def run_status(self, run_id: str) -> str | None:
+        """The run's status alone (``None`` when there is no such run); backends answer it
+        without decoding the whole row."""
+        run = await self.get_run(run_id)
+        return None if run is None else str(run["status"])
+
     @abc.abstractmethod
     async def list_runs(
         self, thread_id: str, *, limit: int, offset: int, status: str | None

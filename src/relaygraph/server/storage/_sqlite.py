@@ -263,6 +263,10 @@ class SqliteStorage(Storage, StoreSqlite):
     async def get_run(self, run_id: str) -> Row | None:
         return self._one("get_run", (run_id,))
 
+    async def run_status(self, run_id: str) -> str | None:
+        status = self._scalar("run_status", (run_id,))
+        return None if status is None else str(status)
+
     async def list_runs(
         self, thread_id: str, *, limit: int, offset: int, status: str | None
     ) -> list[Row]:

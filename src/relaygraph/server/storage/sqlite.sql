@@ -199,6 +199,9 @@ UPDATE threads SET status = :status, updated_at = :updated_at WHERE thread_id = 
 -- name: get_run
 SELECT * FROM runs WHERE run_id = ?
 
+-- name: run_status
+SELECT status FROM runs WHERE run_id = ?
+
 -- name: list_runs
 SELECT * FROM runs WHERE thread_id = :thread_id AND (:status IS NULL OR status = :status)
 ORDER BY seq DESC LIMIT :limit OFFSET :offset

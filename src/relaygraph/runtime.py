@@ -41,8 +41,11 @@ class RunControl:
     stops the run with ``GraphDrained``; a checkpointed thread continues with ``stream(None)``.
 
     After the run, ``final_state`` holds the graph's state values when the run went to its
-    end with nothing left to run (no interrupt, error or drain): what ``get_state().values``
-    then shows, without reading it back from the checkpointer. It is ``None`` otherwise.
+    end with nothing left to run (no interrupt, error or drain) and wrote the thread's newest
+    checkpoint: what ``get_state().values`` then shows, without reading it back from the
+    checkpointer. It is ``None`` otherwise. The values are the live objects, so a node that
+    mutates state in place without returning it (unsupported, as in LangGraph) shows its
+    change here but not in the checkpoint.
     """
 
     def __init__(self) -> None:

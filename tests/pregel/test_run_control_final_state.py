@@ -179,3 +179,17 @@ def test_nested_graph_calls_inside_a_node_do_not_set_the_callers_control() -> No
     asyncio.run(app.ainvoke({"topic": "z"}, config, control=control))
     assert control.final_state == app.get_state(config).values
     assert control.final_state == {"topic": "z", "joke": "about z!", "items": []}
+
+
+def test_a_run_from_an_older_checkpoint_with_nothing_to_run_leaves_none() -> None:
+    app = _chain().compile(checkpointer=InMemorySaver())
+    config: dict[str, Any] = {"configurable": {"thread_id": "f"}}
+    _run(app, {"topic": "a"}, config)
+    first = app.get_state(config).config
+    _run(app, {"topic": "b"}, config)
+    control = _run(app, None, first)  # replays nothing: the thread stays at "b"
+    assert control.final_state is None
+    assert app.get_state(config).values["topic"] == "b!"
+    control = _run(app, {"topic": "c"}, first)  # a fork that runs becomes the newest
+    assert control.final_state == app.get_state(config).values
+    assert control.final_state["topic"] == "c!"

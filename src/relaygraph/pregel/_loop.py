@@ -255,7 +255,10 @@ class RunLoop(Checkpointing):
                 self.status = "drained"
                 raise GraphDrained(f"Graph drained: {control.drain_reason}")
         self.status = "done"
-        if self.control is not None and self.parent is None:
+        # only a run that wrote a checkpoint leaves its state as the thread's newest: one
+        # started from an older checkpoint with nothing to run leaves the thread as it was
+        wrote = self.checkpointer is None or self.last_checkpoint is not None
+        if self.control is not None and self.parent is None and wrote:
             self.control.final_state = self._stored_state()
 
     def _apply_input(self, inp: Any, saved: Any) -> Generator[Op, Any, list[Task]]:

@@ -205,6 +205,10 @@ class RunExecutor:
         config = kwargs["config"]
         if run.get("attempt", 1) > 1:
             config = {**config, "metadata": {**config["metadata"], "run_attempt": run["attempt"]}}
+        if resume:  # go on from the checkpoint this run last wrote, not the one it forked from
+            configurable = dict(config["configurable"])
+            configurable.pop("checkpoint_id", None)
+            config = {**config, "configurable": configurable}
         if "events" in wire_modes:
             await self._stream_events(graph, graph_input, config, modes, options, publish, feed)
             return None

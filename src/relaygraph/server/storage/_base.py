@@ -79,10 +79,11 @@ class Storage(StoreStorage):
     @abc.abstractmethod
     async def get_thread(self, thread_id: str) -> Row | None: ...
 
-    @abc.abstractmethod
     async def thread_metadata(self, thread_id: str) -> Row | None:
         """The thread's metadata alone (``None`` when there is no such thread): what run
-        creation needs, without decoding the thread's values."""
+        creation needs; backends answer it without decoding the thread's values."""
+        thread = await self.get_thread(thread_id)
+        return None if thread is None else thread.get("metadata") or {}
 
     @abc.abstractmethod
     async def update_thread(self, thread_id: str, fields: Row) -> None:

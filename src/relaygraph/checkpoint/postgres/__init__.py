@@ -6,7 +6,9 @@
 
 Give it a ``psycopg_pool.ConnectionPool`` (each operation borrows a connection) or one
 ``psycopg.Connection`` (operations take turns on it); either way connections must be in
-autocommit mode, as each operation runs in its own transaction. Tables are created
+autocommit mode: an operation of several statements runs them in a transaction of its own,
+one of a single statement (most writes, most reads) runs it alone (see
+:mod:`~relaygraph.checkpoint.postgres._statements`). Tables are created
 unqualified, so a connection's ``search_path`` picks the schema. Requires the ``postgres``
 extra (``pip install relaygraph[postgres]``).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, TypeVar
 
 from psycopg import Connection, Cursor
@@ -24,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from relaygraph.checkpoint._faces import PlanSaver
 from relaygraph.checkpoint._sqlcore import ALL, MANY, Op, Plan, SqlCore, drive
 from relaygraph.checkpoint.postgres._queries import DIALECT
+from relaygraph.checkpoint.postgres._statements import BEGIN, COMMIT, statements
 from relaygraph.checkpoint.serde import JsonPlusSerializer
 
 __all__ = ["CONNECTION_KWARGS", "PostgresSaver"]
@@ -41,6 +44,25 @@ def execute(cursor: Cursor[Any], op: Op) -> Any:
         return None
     cursor.execute(op.sql, op.params)
     return cursor.fetchall() if op.mode == ALL else None
+
+
+def run(conn: Connection[Any], plan: Plan[T]) -> T:
+    """Run ``plan`` on ``conn`` (autocommit), in a transaction only where it needs one."""
+    with conn.cursor() as cursor, ExitStack() as transaction:
+        if not conn.autocommit:  # against the docs: all of it in one transaction, committed
+            with conn.transaction():
+                return drive(plan, lambda op: execute(cursor, op))
+
+        def step(op: Op) -> Any:
+            if op is BEGIN:
+                transaction.enter_context(conn.transaction())
+            elif op is COMMIT:
+                transaction.close()
+            else:
+                return execute(cursor, op)
+            return None
+
+        return drive(statements(plan), step)
 
 
 class PostgresSaver(PlanSaver):
@@ -73,18 +95,12 @@ class PostgresSaver(PlanSaver):
         with pool:
             yield cls(pool, serde=serde)
 
-    @contextmanager
-    def _cursor(self) -> Iterator[Cursor[Any]]:
-        if isinstance(self.conn, ConnectionPool):
-            with self.conn.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                yield cur
-        else:
-            with self.lock, self.conn.transaction(), self.conn.cursor() as cur:
-                yield cur
-
     def _run(self, plan: Plan[T], *, write: bool = True) -> T:
-        with self._cursor() as cur:
-            return drive(plan, lambda op: execute(cur, op))
+        if isinstance(self.conn, ConnectionPool):
+            with self.conn.connection() as conn:
+                return run(conn, plan)
+        with self.lock:
+            return run(self.conn, plan)
 
     def setup(self) -> list[int]:
         """Create or migrate the schema; returns the migration versions it applied."""

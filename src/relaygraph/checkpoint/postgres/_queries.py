@@ -75,6 +75,27 @@ ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SE
     channel = EXCLUDED.channel, data = EXCLUDED.data, task_path = EXCLUDED.task_path
 WHERE EXCLUDED.idx < 0"""
 
+UPSERT_BLOBS = """INSERT INTO relaygraph_checkpoint_blobs
+    (thread_id, checkpoint_ns, channel, version, kind, base_version, data)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                     %s::bytea[])
+ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE SET
+    kind = EXCLUDED.kind, base_version = EXCLUDED.base_version, data = EXCLUDED.data"""
+
+UPSERT_WRITES = """INSERT INTO relaygraph_checkpoint_writes AS w
+    (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, data, task_path)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::text[],
+                     %s::bytea[], %s::text[])
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SET
+    channel = EXCLUDED.channel, data = EXCLUDED.data, task_path = EXCLUDED.task_path
+WHERE EXCLUDED.idx < 0"""
+
+ARRAY_UPSERTS: dict[str, tuple[str, int]] = {
+    UPSERT_BLOB: (UPSERT_BLOBS, 4),
+    UPSERT_WRITE: (UPSERT_WRITES, 5),
+}
+"""Many-rows upserts as one statement: ``{row sql: (sql over column arrays, key columns)}``."""
+
 SELECT_COLUMNS = """SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
     source, step, checkpoint, metadata FROM relaygraph_checkpoints"""
 

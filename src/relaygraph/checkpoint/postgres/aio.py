@@ -5,7 +5,8 @@
         graph = builder.compile(checkpointer=saver)
 
 The same plans as :class:`~relaygraph.checkpoint.postgres.PostgresSaver`, run on a
-``psycopg_pool.AsyncConnectionPool`` or one ``psycopg.AsyncConnection`` (autocommit).
+``psycopg_pool.AsyncConnectionPool`` or one ``psycopg.AsyncConnection`` (autocommit), each
+as its :func:`~relaygraph.checkpoint.postgres._statements.statements`.
 The sync methods may be called from other threads; they run on the saver's event loop.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, AsyncCursor
@@ -24,6 +25,7 @@ from relaygraph.checkpoint._sqlcore import ALL, MANY, Op, Plan, SqlCore, adrive
 from relaygraph.checkpoint.base import Checkpoint, CheckpointMetadata, CheckpointTuple
 from relaygraph.checkpoint.postgres import CONNECTION_KWARGS
 from relaygraph.checkpoint.postgres._queries import DIALECT
+from relaygraph.checkpoint.postgres._statements import BEGIN, COMMIT, statements
 from relaygraph.checkpoint.serde import JsonPlusSerializer
 
 __all__ = ["AsyncPostgresSaver"]
@@ -38,6 +40,25 @@ async def aexecute(cursor: AsyncCursor[Any], op: Op) -> Any:
         return None
     await cursor.execute(op.sql, op.params)
     return await cursor.fetchall() if op.mode == ALL else None
+
+
+async def arun(conn: AsyncConnection[Any], plan: Plan[T]) -> T:
+    """Run ``plan`` on ``conn`` (autocommit), in a transaction only where it needs one."""
+    async with conn.cursor() as cursor, AsyncExitStack() as transaction:
+        if not conn.autocommit:  # against the docs: all of it in one transaction, committed
+            async with conn.transaction():
+                return await adrive(plan, lambda op: aexecute(cursor, op))
+
+        async def step(op: Op) -> Any:
+            if op is BEGIN:
+                await transaction.enter_async_context(conn.transaction())
+            elif op is COMMIT:
+                await transaction.aclose()
+            else:
+                return await aexecute(cursor, op)
+            return None
+
+        return await adrive(statements(plan), step)
 
 
 class AsyncPostgresSaver(LoopBoundSaver):
@@ -76,14 +97,10 @@ class AsyncPostgresSaver(LoopBoundSaver):
 
     async def _run(self, plan: Plan[T]) -> T:
         if isinstance(self.conn, AsyncConnectionPool):
-            async with (
-                self.conn.connection() as conn,
-                conn.transaction(),
-                conn.cursor() as cur,
-            ):
-                return await adrive(plan, lambda op: aexecute(cur, op))
-        async with self.lock, self.conn.transaction(), self.conn.cursor() as cur:
-            return await adrive(plan, lambda op: aexecute(cur, op))
+            async with self.conn.connection() as conn:
+                return await arun(conn, plan)
+        async with self.lock:
+            return await arun(self.conn, plan)
 
     async def setup(self) -> list[int]:
         """Create or migrate the schema; returns the migration versions it applied."""

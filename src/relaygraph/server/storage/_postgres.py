@@ -5,6 +5,12 @@ that writes more than one statement opens a transaction). Every statement is a n
 ``postgres.sql``. Rows come back like ``SqliteStorage``'s: dicts, JSON columns decoded (with
 the server's ``_json.loads``), ``state_values`` as ``values``.
 
+On a run's path every method is one round trip (each costs this process a pool checkout,
+the statement's adaptation and an event-loop wake-up, far more than the statement costs the
+server): ``create_run`` is one statement, ``finish_run`` one call of a function
+(``migrate_3``) whose statements each see what committed before them, as a transaction's do
+at READ COMMITTED.
+
 Several processes may share the run queue: ``claim_run`` locks its candidate with
 ``FOR UPDATE SKIP LOCKED`` (so claimers never wait on each other), ``reap_expired`` locks the
 expired runs the same way, and a partial unique index keeps one running run per thread.
@@ -39,11 +45,27 @@ __all__ = ["PostgresStorage"]
 
 Q = load_queries("relaygraph.server.storage", "postgres.sql")
 
-_MIGRATIONS = (Q["migrate_1"], Q["migrate_2"])
-"""Schema version ``i + 1`` is reached by running ``_MIGRATIONS[i]``."""
+_MIGRATIONS = (Q["migrate_1"], Q["migrate_2"], Q["migrate_3"])
+"""Schema version ``i + 1`` is reached by running ``_MIGRATIONS[i]`` (its statements in one
+simple-protocol query: no parameters)."""
 
 _CLAIM_TRIES = 3
 """Claims retried after losing a race on one thread (a unique violation) before giving up."""
+
+_THREAD_FIELDS = (
+    "thread_id",
+    "metadata",
+    "config",
+    "set_values",
+    "values",
+    "set_error",
+    "error",
+    "interrupts",
+    "state_updated_at",
+)
+"""The ``update_thread`` parameters that ``finish_run`` passes on under their own names
+(``status`` and ``updated_at`` become ``thread_status`` and ``thread_updated_at``: the run
+has its own)."""
 
 Cursor = AsyncCursor[DictRow]
 
@@ -124,9 +146,7 @@ class PostgresStorage(Storage, StorePostgres):
         await cur.execute(Q["create_migrations"])
         version = int(await _scalar(cur, "applied_migrations"))
         for number, migration in enumerate(_MIGRATIONS[version:], start=version + 1):
-            for statement in migration.split(";\n"):
-                if statement.strip():
-                    await cur.execute(statement)
+            await cur.execute(migration)
             await cur.execute(Q["record_migration"], {"version": number})
 
     async def close(self) -> None:
@@ -136,9 +156,14 @@ class PostgresStorage(Storage, StorePostgres):
 
     @asynccontextmanager
     async def _cur(self) -> AsyncIterator[Cursor]:
-        """A cursor on a pooled connection; each statement commits on its own."""
-        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            yield cur
+        """A cursor on a pooled connection; each statement commits on its own. (The pool
+        puts back what a failure left: it rolls back, or replaces a broken connection.)"""
+        pool = self.pool
+        conn = await pool.getconn()
+        try:
+            yield conn.cursor(row_factory=dict_row)
+        finally:
+            await pool.putconn(conn)
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[Cursor]:
@@ -287,24 +312,14 @@ class PostgresStorage(Storage, StorePostgres):
 
     # == runs ==========================================================================
     async def create_run(self, row: Row, *, thread_status: str = "busy") -> None:
-        async with self._tx() as cur:
-            await _count(
-                cur,
-                "insert_run",
-                run_params(row),
-            )
-            await _count(
-                cur,
-                "set_thread_status",
-                {
-                    "thread_id": row["thread_id"],
-                    "status": thread_status,
-                    "updated_at": row["created_at"],
-                },
-            )
+        await self._write("insert_run", {**run_params(row), "thread_status": thread_status})
 
     async def get_run(self, run_id: str) -> Row | None:
         return await self._read_one("get_run", {"run_id": run_id})
+
+    async def run_status(self, run_id: str) -> str | None:
+        row = await self._read_one("run_status", {"run_id": run_id})
+        return None if row is None else str(row["status"])
 
     async def list_runs(
         self, thread_id: str, *, limit: int, offset: int, status: str | None
@@ -345,6 +360,8 @@ class PostgresStorage(Storage, StorePostgres):
         *,
         owner: str | None = None,
     ) -> bool:
+        fields = dict(thread or {})
+        thread_update = thread_params(fields.pop("thread_id", None), fields)
         params = {
             "run_id": run_id,
             "status": status,
@@ -352,16 +369,12 @@ class PostgresStorage(Storage, StorePostgres):
             "updated_at": now_iso(),
             "kwargs": None,
             "owner": owner,
+            **{f: thread_update[f] for f in _THREAD_FIELDS},
+            "thread_status": thread_update["status"],
+            "thread_updated_at": thread_update["updated_at"],
         }
-        async with self._tx() as cur:
-            if not await _count(cur, "finish_run", params):
-                return False
-            if thread is not None:
-                fields = dict(thread)
-                thread_id = fields.pop("thread_id")
-                await _count(cur, "update_thread", thread_params(thread_id, fields))
-                await _count(cur, "thread_busy_if_inflight", {"thread_id": thread_id})
-        return True
+        row = await self._read_one("finish_run", params)
+        return bool(row and row["finished"])
 
     async def delete_run(self, run_id: str) -> bool:
         params = {"run_id": run_id}

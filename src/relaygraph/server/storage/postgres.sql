@@ -3,6 +3,7 @@
 -- in, cast with ::jsonb); search filters use JSONB containment (@>). Tables live in the
 -- schema the connection's search_path names. Timestamps the caller gives as ISO strings stay
 -- TEXT, as in SQLite; run_at, lease_until and ended_at are DOUBLE PRECISION epoch seconds.
+-- A migration runs as one query without parameters (so it may hold several statements).
 
 -- name: setup_lock
 -- Migrations run one process at a time (per database and schema), in one transaction.
@@ -99,6 +100,46 @@ CREATE TABLE run_events (
 -- name: migrate_2
 -- a thread's pending and running runs without scanning its finished ones
 CREATE INDEX runs_inflight ON runs (thread_id, seq) WHERE status IN ('pending', 'running')
+
+-- name: migrate_3
+-- finish_run in one round trip: the function runs finish_run's three statements in the
+-- caller's transaction, each seeing what committed before it began (a volatile function's
+-- statements take their own snapshots at READ COMMITTED), as three statements in a
+-- transaction do. It returns whether the run was finished (the owner fences it); the thread,
+-- when given, gets its fields (update_thread's) and stays busy while another of its runs is
+-- pending or running.
+CREATE FUNCTION relaygraph_finish_run(
+    p_run_id TEXT, p_status TEXT, p_ended_at DOUBLE PRECISION, p_updated_at TEXT,
+    p_kwargs JSONB, p_owner TEXT, p_thread_id TEXT, p_metadata JSONB, p_thread_status TEXT,
+    p_config JSONB, p_set_values BOOLEAN, p_values JSONB, p_set_error BOOLEAN, p_error JSONB,
+    p_interrupts JSONB, p_thread_updated_at TEXT, p_state_updated_at TEXT
+) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE runs SET status = p_status, ended_at = p_ended_at, updated_at = p_updated_at,
+        kwargs = coalesce(p_kwargs, kwargs), worker_id = NULL, lease_until = NULL
+    WHERE run_id = p_run_id
+      AND (p_owner IS NULL OR (worker_id = p_owner AND status = 'running'));
+    IF NOT FOUND THEN
+        RETURN FALSE;
+    END IF;
+    IF p_thread_id IS NOT NULL THEN
+        UPDATE threads SET
+            metadata = coalesce(p_metadata, metadata),
+            status = coalesce(p_thread_status, status),
+            config = coalesce(p_config, config),
+            state_values = CASE WHEN p_set_values THEN p_values ELSE state_values END,
+            error = CASE WHEN p_set_error THEN p_error ELSE error END,
+            interrupts = coalesce(p_interrupts, interrupts),
+            updated_at = coalesce(p_thread_updated_at, updated_at),
+            state_updated_at = coalesce(p_state_updated_at, state_updated_at)
+        WHERE thread_id = p_thread_id;
+        UPDATE threads SET status = 'busy'
+        WHERE thread_id = p_thread_id AND EXISTS (
+            SELECT 1 FROM runs WHERE thread_id = p_thread_id AND status IN ('pending', 'running'));
+    END IF;
+    RETURN TRUE;
+END
+$$
 
 -- name: insert_assistant
 INSERT INTO assistants
@@ -225,18 +266,22 @@ WHERE (%(ids)s::text[] IS NULL OR thread_id = ANY(%(ids)s::text[]))
   AND (%(values)s::jsonb IS NULL OR state_values @> %(values)s::jsonb)
 
 -- name: insert_run
+-- A new pending run and its thread's status, in one statement: atomic without a transaction.
+WITH thread AS (
+    UPDATE threads SET status = %(thread_status)s::text, updated_at = %(created_at)s::text
+    WHERE thread_id = %(thread_id)s::text
+)
 INSERT INTO runs
     (run_id, thread_id, assistant_id, metadata, status, kwargs, multitask_strategy, created_at, updated_at, run_at, ended_at)
 VALUES (%(run_id)s::text, %(thread_id)s::text, %(assistant_id)s::text, %(metadata)s::jsonb, 'pending',
         %(kwargs)s::jsonb, %(multitask_strategy)s::text, %(created_at)s::text, %(updated_at)s::text,
         %(run_at)s::float8, NULL)
 
--- name: set_thread_status
-UPDATE threads SET status = %(status)s::text, updated_at = %(updated_at)s::text
-WHERE thread_id = %(thread_id)s::text
-
 -- name: get_run
 SELECT * FROM runs WHERE run_id = %(run_id)s::text
+
+-- name: run_status
+SELECT status FROM runs WHERE run_id = %(run_id)s::text
 
 -- name: list_runs
 SELECT * FROM runs
@@ -323,17 +368,13 @@ SELECT * FROM runs WHERE status = ANY(%(statuses)s::text[]) AND status IN ('pend
 ORDER BY seq
 
 -- name: finish_run
-UPDATE runs SET status = %(status)s::text, ended_at = %(ended_at)s::float8,
-    updated_at = %(updated_at)s::text, kwargs = coalesce(%(kwargs)s::jsonb, kwargs),
-    worker_id = NULL, lease_until = NULL
-WHERE run_id = %(run_id)s::text
-  AND (%(owner)s::text IS NULL OR (worker_id = %(owner)s::text AND status = 'running'))
-
--- name: thread_busy_if_inflight
--- after a run ended: its thread stays busy while another of its runs is pending or running
-UPDATE threads SET status = 'busy'
-WHERE thread_id = %(thread_id)s::text AND EXISTS (
-    SELECT 1 FROM runs WHERE thread_id = %(thread_id)s::text AND status IN ('pending', 'running'))
+-- (see migrate_3)
+SELECT relaygraph_finish_run(
+    %(run_id)s::text, %(status)s::text, %(ended_at)s::float8, %(updated_at)s::text,
+    %(kwargs)s::jsonb, %(owner)s::text, %(thread_id)s::text, %(metadata)s::jsonb,
+    %(thread_status)s::text, %(config)s::jsonb, %(set_values)s::boolean, %(values)s::jsonb,
+    %(set_error)s::boolean, %(error)s::jsonb, %(interrupts)s::jsonb,
+    %(thread_updated_at)s::text, %(state_updated_at)s::text) AS finished
 
 -- name: delete_run
 DELETE FROM runs WHERE run_id = %(run_id)s::text

@@ -137,8 +137,8 @@ class QueuedBus(Bus):
             batch = [message]
             while not outbox.empty() and len(batch) < 512:
                 batch.append(outbox.get_nowait())
-            try:
-                await self._send(batch)
+            try:  # a signal said twice in one batch says nothing more
+                await self._send(list(dict.fromkeys(batch)) if len(batch) > 1 else batch)
             except Exception as exc:  # dropped: listeners poll storage while we are degraded
                 self._degrade(exc)
                 self._send_failed = True

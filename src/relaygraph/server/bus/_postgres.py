@@ -9,6 +9,9 @@ from relaygraph.server.bus._base import QueuedBus
 
 __all__ = ["PostgresBus"]
 
+_NOTIFY = "SELECT pg_notify(%s::text, message) FROM unnest(%s::text[]) AS message"
+"""A batch of messages, sent in order."""
+
 
 class PostgresBus(QueuedBus):
     """NOTIFY on, and LISTEN to, ``channel`` of the database at ``url``."""
@@ -24,8 +27,8 @@ class PostgresBus(QueuedBus):
 
         if self._sender is None or self._sender.closed:
             self._sender = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        async with self._sender.cursor() as cur:
-            await cur.executemany("SELECT pg_notify(%s, %s)", [(self.channel, m) for m in messages])
+        async with self._sender.cursor() as cur:  # one statement, not a pipeline of many
+            await cur.execute(_NOTIFY, (self.channel, messages))
 
     async def _listen(self, connected: Callable[[], None]) -> None:
         import psycopg

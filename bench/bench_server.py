@@ -17,6 +17,11 @@ plus a ``firehose`` graph written to a temporary project:
 ``--durability exit`` checkpoints once per run instead of once per step, which shows what
 the server costs apart from the engine's checkpoint writes.
 
+``--database-url postgresql://...`` runs the server in its scale-out mode (runs, threads, event
+logs and checkpoints in that database, which should be empty: a fresh database or a
+``?options=-csearch_path%3D...`` schema), with ``--redis-url`` carrying its bus (else
+LISTEN/NOTIFY). The default is the single-process SQLite setup.
+
 Client and server share the machine, so on two cores the client's own CPU caps the figures.
 The client parses SSE minimally (raw httpx); the official SDK costs more per event.
 
@@ -182,13 +187,18 @@ def _wait_ok(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 60
     raise SystemExit(f"no server answered at {url}/ok within {timeout:.0f} s")
 
 
-def _start_relaygraph(work: Path) -> tuple[str, subprocess.Popen[bytes]]:
+def _start_relaygraph(
+    work: Path, database_url: str | None = None, redis_url: str | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
     shutil.copy(EXAMPLE, work / "graphs.py")
     (work / "firehose.py").write_text(FIREHOSE)
     (work / "langgraph.json").write_text(
         json.dumps({"graphs": {"agent": "./graphs.py:agent", "firehose": "./firehose.py:firehose"}})
     )
     port = _free_port()
+    scale_out = ["--database-url", database_url] if database_url else []
+    if redis_url:
+        scale_out += ["--redis-url", redis_url]
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -206,6 +216,7 @@ def _start_relaygraph(work: Path) -> tuple[str, subprocess.Popen[bytes]]:
             "--no-access-log",
             "--log-level",
             "warning",
+            *scale_out,
         ],
         stdout=subprocess.DEVNULL,
     )
@@ -273,6 +284,11 @@ def main() -> None:
         help="the runs' durability (async: a checkpoint per step, the reference's default)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds per server (best kept)")
+    parser.add_argument(
+        "--database-url",
+        help="run relaygraph in its scale-out mode on this (empty) PostgreSQL database",
+    )
+    parser.add_argument("--redis-url", help="with --database-url: the bus on this Redis")
     ref = parser.add_mutually_exclusive_group()
     ref.add_argument(
         "--reference-cmd",
@@ -290,7 +306,7 @@ def main() -> None:
     targets: dict[str, tuple[str, int | None]] = {}
     try:
         if not args.no_relaygraph:
-            url, proc = _start_relaygraph(work)
+            url, proc = _start_relaygraph(work, args.database_url, args.redis_url)
             procs.append(proc)
             _wait_ok(url, proc)
             targets["relaygraph"] = (url, proc.pid)

@@ -51,6 +51,7 @@ RUN_KEYS = {
     "worker_id",
     "lease_until",
     "attempt",
+    "handoffs",
     "cancel_action",
     "started_at",
 }
@@ -501,21 +502,33 @@ async def test_inflight_lookups_do_not_scan_a_threads_history(tmp_path: Path) ->
 
 async def test_sqlite_schema_migrates_from_version_2(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    old = SqliteStorage(path)
-    await old.setup()
-    await old.create_thread({"thread_id": "t1", "created_at": "c"})
-    await old.create_run(run("a1", "t1"))
-    await old.close()
     with sqlite3.connect(path, isolation_level=None) as db:  # as the previous release left it
-        db.execute("DROP INDEX runs_inflight")
+        for migration in (Q["schema"], Q["migrate_2"]):
+            for statement in migration.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
         db.execute("PRAGMA user_version = 2")
+        db.execute(
+            "INSERT INTO threads (thread_id, created_at, updated_at, state_updated_at, metadata,"
+            " status, config) VALUES ('t1', 'c', 'c', 'c', '{}', 'busy', '{}')"
+        )
+        for seq, (run_id, status) in enumerate((("a0", "success"), ("a1", "pending")), 1):
+            db.execute(
+                "INSERT INTO runs (seq, run_id, thread_id, assistant_id, metadata, status, kwargs,"
+                " multitask_strategy, created_at, updated_at, run_at)"
+                f" VALUES ({seq}, '{run_id}', 't1', 'a', '{{}}', '{status}', '{{}}', 'enqueue',"
+                " 'c', 'c', 0)"
+            )
     store = SqliteStorage(path)
     await store.setup()
     try:
         assert [r["run_id"] for r in await store.inflight_runs("t1")] == ["a1"]
         indexes = {r["name"] for r in store.db.execute("SELECT name FROM sqlite_master")}
-        assert "runs_inflight" in indexes
+        assert {"runs_inflight", "runs_pending"} <= indexes
+        assert "runs_by_worker" not in indexes
         assert store.db.execute("PRAGMA user_version").fetchone()["user_version"] == 3
+        claimed = await claim(store) or {}
+        assert (claimed["run_id"], claimed["attempt"], claimed["handoffs"]) == ("a1", 1, 0)
     finally:
         await store.close()
 
@@ -638,6 +651,21 @@ async def test_release_run(storage: Storage) -> None:
     assert await storage.release_run("a1", "w2")
     cancelled = await claim(storage, worker="w3")
     assert cancelled is not None and cancelled["cancel_action"] == "interrupt"
+
+
+async def test_hand_backs_do_not_spend_attempts(storage: Storage) -> None:
+    # a run handed back at three graceful shutdowns, then lost in a crash, is retried
+    await storage.create_run(run("a1", "t1"))
+    for i in range(3):
+        assert await storage.claim_run(float(i), f"w{i}", 10.0) is not None
+        assert await storage.release_run("a1", f"w{i}")
+    claimed = await storage.claim_run(5.0, "w9", 10.0) or {}
+    assert (claimed["attempt"], claimed["handoffs"]) == (4, 3)  # the resume logic counts all
+    requeued, failed = await storage.reap_expired(100.0, max_attempts=2)
+    assert (ids(requeued), failed) == (["a1"], [])
+    assert await storage.claim_run(101.0, "w10", 10.0) is not None
+    requeued, failed = await storage.reap_expired(200.0, max_attempts=2)  # second failure
+    assert (requeued, ids(failed)) == ([], ["a1"])
 
 
 async def test_finish_run_fenced_by_owner(storage: Storage) -> None:

@@ -26,7 +26,7 @@ from relaygraph.server.runs._queue import RunQueue
 from relaygraph.server.runs._stream import EventLog
 from relaygraph.server.runs._webhooks import WebhookSender
 from relaygraph.server.runs._worker import WorkerPool
-from relaygraph.server.storage import Row, Storage
+from relaygraph.server.storage import Row, Storage, failed_attempts
 
 __all__ = ["RunService"]
 
@@ -130,7 +130,7 @@ class RunService:
         """A run failed because its workers kept dying: record it like a run error."""
         error = {
             "error": "WorkerLost",
-            "message": f"the run's worker stopped {run.get('attempt')} times; giving up",
+            "message": f"the run's worker stopped {failed_attempts(run)} times; giving up",
         }
         run_id, thread_id = run["run_id"], run["thread_id"]
         seq = await self.storage.last_event_seq(run_id)

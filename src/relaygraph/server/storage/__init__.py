@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from relaygraph.server.storage._base import Row, SearchPage, Storage
+from relaygraph.server.storage._base import Row, SearchPage, Storage, failed_attempts
 from relaygraph.server.storage._sqlite import SqliteStorage
 
 if TYPE_CHECKING:
     from relaygraph.server.storage._postgres import PostgresStorage
 
-__all__ = ["PostgresStorage", "Row", "SearchPage", "SqliteStorage", "Storage"]
+__all__ = ["PostgresStorage", "Row", "SearchPage", "SqliteStorage", "Storage", "failed_attempts"]
 
 
 def __getattr__(name: str) -> Any:

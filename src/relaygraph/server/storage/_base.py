@@ -8,7 +8,7 @@ from typing import Any
 
 from relaygraph.server.storage._store_base import StoreStorage
 
-__all__ = ["EventRow", "Row", "SearchPage", "Storage"]
+__all__ = ["EventRow", "Row", "SearchPage", "Storage", "failed_attempts"]
 
 Row = dict[str, Any]
 """One stored resource, JSON columns decoded."""
@@ -18,6 +18,12 @@ SearchPage = tuple[list[Row], int]
 
 EventRow = tuple[int, str, bytes]
 """One logged run event: ``(seq, event name, JSON data)``."""
+
+
+def failed_attempts(run: Row) -> int:
+    """Executions of ``run`` that ended without an outcome: its attempts less the times it
+    was handed back on purpose (a graceful shutdown), which are not failures."""
+    return int(run.get("attempt") or 0) - int(run.get("handoffs") or 0)
 
 
 class Storage(StoreStorage):
@@ -170,13 +176,14 @@ class Storage(StoreStorage):
 
     @abc.abstractmethod
     async def release_run(self, run_id: str, worker_id: str) -> bool:
-        """Hand a running run held by ``worker_id`` back to the queue (``pending``)."""
+        """Hand a running run held by ``worker_id`` back to the queue (``pending``); the
+        hand-back is counted (``handoffs``) so that it does not spend an attempt."""
 
     @abc.abstractmethod
     async def reap_expired(self, now: float, max_attempts: int) -> tuple[list[Row], list[Row]]:
         """Runs whose lease ended before ``now`` (their worker died): those with fewer than
-        ``max_attempts`` attempts go back to ``pending``, the others end as ``error``.
-        Returns ``(requeued, failed)``."""
+        ``max_attempts`` failed attempts (:func:`failed_attempts`) go back to ``pending``, the
+        others end as ``error``. Returns ``(requeued, failed)``."""
 
     @property
     def single_instance(self) -> bool:

@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
-from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
+from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage, failed_attempts
 from relaygraph.server.storage._named import load_queries
 from relaygraph.server.storage._params import (
     assistant_params,
@@ -408,8 +408,8 @@ class PostgresStorage(Storage, StorePostgres):
     async def reap_expired(self, now: float, max_attempts: int) -> tuple[list[Row], list[Row]]:
         async with self._tx() as cur:
             expired = await _all(cur, "expired_runs", {"now": now})
-            requeued = [r for r in expired if r["attempt"] < max_attempts]
-            failed = [r for r in expired if r["attempt"] >= max_attempts]
+            requeued = [r for r in expired if failed_attempts(r) < max_attempts]
+            failed = [r for r in expired if failed_attempts(r) >= max_attempts]
             stamp = now_iso()
             for name, rows, status in (
                 ("requeue_runs", requeued, "pending"),

@@ -17,7 +17,7 @@ from typing import Any
 
 from relaygraph.server import _json
 from relaygraph.server._ids import now_iso
-from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage
+from relaygraph.server.storage._base import EventRow, Row, SearchPage, Storage, failed_attempts
 from relaygraph.server.storage._named import load_queries
 from relaygraph.server.storage._params import (
     assistant_params,
@@ -365,7 +365,7 @@ class SqliteStorage(Storage, StoreSqlite):
         with self._tx() as db:
             for row in list(db.execute(Q["expired_runs"], {"now": now})):
                 params = {"run_id": row["run_id"], "now": now, "updated_at": now_iso()}
-                if row["attempt"] < max_attempts:
+                if failed_attempts(row) < max_attempts:
                     db.execute(Q["requeue_run"], params)
                     row["status"] = "pending"
                     requeued.append(row)

@@ -108,6 +108,7 @@ CREATE INDEX runs_inflight ON runs (thread_id, seq) WHERE status IN ('pending', 
 -- transaction do. It returns whether the run was finished (the owner fences it); the thread,
 -- when given, gets its fields (update_thread's) and stays busy while another of its runs is
 -- pending or running.
+ALTER TABLE runs ADD COLUMN handoffs INTEGER NOT NULL DEFAULT 0;  -- not failures (see reap)
 CREATE FUNCTION relaygraph_finish_run(
     p_run_id TEXT, p_status TEXT, p_ended_at DOUBLE PRECISION, p_updated_at TEXT,
     p_kwargs JSONB, p_owner TEXT, p_thread_id TEXT, p_metadata JSONB, p_thread_status TEXT,
@@ -334,7 +335,7 @@ DELETE FROM runs WHERE run_id = %(run_id)s::text AND status = 'pending'
 
 -- name: release_run
 UPDATE runs SET status = 'pending', worker_id = NULL, lease_until = NULL,
-    updated_at = %(updated_at)s::text
+    updated_at = %(updated_at)s::text, handoffs = handoffs + 1
 WHERE run_id = %(run_id)s::text AND worker_id = %(worker_id)s::text AND status = 'running'
 
 -- name: expired_runs

@@ -83,6 +83,8 @@ DROP INDEX IF EXISTS runs_pending;
 CREATE INDEX runs_pending ON runs (seq) WHERE status = 'pending';
 -- running runs are few (one process's workers): runs_one_running finds them all
 DROP INDEX IF EXISTS runs_by_worker;
+-- hand-backs (a graceful shutdown) are not failures: they do not spend max_attempts
+ALTER TABLE runs ADD COLUMN handoffs INTEGER NOT NULL DEFAULT 0;
 
 -- name: insert_assistant
 INSERT OR IGNORE INTO assistants
@@ -243,7 +245,8 @@ WHERE run_id = :run_id AND status = 'pending'
 DELETE FROM runs WHERE run_id = :run_id AND status = 'pending'
 
 -- name: release_run
-UPDATE runs SET status = 'pending', worker_id = NULL, lease_until = NULL, updated_at = :updated_at
+UPDATE runs SET status = 'pending', worker_id = NULL, lease_until = NULL, updated_at = :updated_at,
+    handoffs = handoffs + 1
 WHERE run_id = :run_id AND worker_id = :worker_id AND status = 'running'
 
 -- name: expired_runs

@@ -104,3 +104,27 @@ async def test_reader_of_a_pending_run_goes_live_when_it_starts_here() -> None:
     await log.close("r", {})
     await batches.aclose()
     await storage.close()
+
+
+async def test_a_run_whose_events_storage_refuses_is_detached(storage: SqliteStorage) -> None:
+    # the run is held by another worker (this instance's lease on it expired): its events
+    # must not be delivered from memory, and the executor is told to stop
+    await storage.create_thread({"thread_id": "t", "created_at": "c"})
+    await storage.create_run(
+        {"run_id": "r", "thread_id": "t", "assistant_id": "a", "created_at": "c", "run_at": 0.0}
+    )
+    assert await storage.claim_run(0.0, "successor", 30.0) is not None
+    log = EventLog(storage)
+    log.owner = "stale"
+    lost: list[str] = []
+    log.on_lost = lost.append
+    stream = log.open("r")
+    stream.publish("metadata", b"{}")
+    await log.flush([stream])
+    assert lost == ["r"]
+    assert "r" not in log.live
+    assert await storage.read_events("r", 0, 10) == []
+    await storage.append_events([("r", 1, "metadata", b'{"by": "successor"}')], owner="successor")
+    await storage.finish_run("r", "success", 1.0, owner="successor")
+    rows = [row async for rows in log.read("r", 0) if rows for row in rows]
+    assert rows == [(1, "metadata", b'{"by": "successor"}')]

@@ -717,6 +717,30 @@ async def test_event_log(storage: Storage) -> None:
     assert await storage.last_event_seq("b1") == 1
 
 
+async def test_event_appends_fenced_by_owner(storage: Storage) -> None:
+    await storage.create_run(run("a1", "t1"))
+    await storage.create_run(run("b1", "t2"))
+    await storage.claim_run(0.0, "w1", 10.0)
+    await storage.claim_run(0.0, "w1", 10.0)
+    both = [("a1", 1, "metadata", b"{}"), ("b1", 1, "metadata", b"{}")]
+    assert await storage.append_events(both, owner="w1") == set()
+    # w1 stalls, its leases expire; w2 takes a1 over (and logs on from seq 1), w1 gets b1 back
+    await storage.reap_expired(11.0, max_attempts=3)
+    assert (await storage.claim_run(12.0, "w2", 10.0) or {})["run_id"] == "a1"
+    assert (await storage.claim_run(12.0, "w1", 10.0) or {})["run_id"] == "b1"
+    late = [("a1", 2, "values", b'"stale"'), ("b1", 2, "values", b'"ok"')]
+    assert await storage.append_events(late, owner="w1") == {"a1"}
+    assert await storage.append_events([("a1", 2, "values", b'"new"')], owner="w2") == set()
+    assert await storage.read_events("a1", 0, 10) == [
+        (1, "metadata", b"{}"),
+        (2, "values", b'"new"'),
+    ]
+    assert await storage.read_events("b1", 1, 10) == [(2, "values", b'"ok"')]
+    # without an owner (a run's own end, a reaper's error event) nothing is fenced
+    assert await storage.append_events([("a1", 3, "error", b"{}")]) == set()
+    assert await storage.last_event_seq("a1") == 3
+
+
 async def test_events_sweep_and_thread_cascade(storage: Storage) -> None:
     await storage.create_run(run("a1", "t1"))
     await storage.append_events([("a1", 1, "metadata", b"{}"), ("a1", 2, "values", b"{}")])

@@ -98,7 +98,8 @@ class RunService:
             max_attempts=max_attempts,
             on_failed=self._worker_lost,
         )
-        executor.worker_id = self.pool.worker_id
+        executor.worker_id = log.owner = self.pool.worker_id
+        log.on_lost = lambda run_id: self.pool.cancel_local(run_id, "lost", via="storage")
         self.webhooks = WebhookSender(storage)
 
     # == lifecycle =======================================================================

@@ -24,7 +24,7 @@ import asyncio
 import itertools
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from relaygraph.server.bus import Bus, LocalBus, Signal
@@ -141,6 +141,11 @@ class EventLog:
 
     def __init__(self, storage: Storage, tail_size: int = 1024, bus: Bus | None = None) -> None:
         self.storage = storage
+        self.owner: str | None = None
+        """The worker id runs execute under here: events of a run it no longer holds (its
+        lease expired while this process stalled) are refused by storage, not delivered."""
+        self.on_lost: Callable[[str], Any] | None = None
+        """Called with a run id whose events storage refused (to stop executing it)."""
         self.tail_size = tail_size
         self.bus: Bus = bus if bus is not None else LocalBus()
         self.live: dict[str, RunStream] = {}
@@ -182,16 +187,32 @@ class EventLog:
                 bell.set()
                 await asyncio.sleep(0.5)
 
-    async def flush(self, streams: list[RunStream]) -> None:
+    async def flush(self, streams: list[RunStream], *, fenced: bool = True) -> None:
         """Write the queued events of ``streams`` to storage in one call, then let readers
-        (here and on other instances) have them."""
+        (here and on other instances) have them. A stream whose run this instance no longer
+        holds is detached, its unstored events dropped: its readers go on from storage,
+        where the run's new owner writes (``fenced=False`` once the run's end is recorded)."""
         taken = [(s, s.pending[:]) for s in streams if s.pending]
         if not taken:
             return
-        await self.storage.append_events(
-            [(s.run_id, seq, event, data) for s, rows in taken for seq, event, data in rows]
+        refused = await self.storage.append_events(
+            [(s.run_id, seq, event, data) for s, rows in taken for seq, event, data in rows],
+            owner=self.owner if fenced else None,
         )
         for s, rows in taken:
+            if s.run_id in refused:
+                logger.warning(
+                    "run lease lost: its events are not logged", extra={"run_id": s.run_id}
+                )
+                if self.live.get(s.run_id) is s:
+                    del self.live[s.run_id]
+                self._dirty.pop(s.run_id, None)
+                s.pending.clear()
+                s.end(DETACHED)
+                self.poke(s.run_id)
+                if self.on_lost is not None:
+                    self.on_lost(s.run_id)
+                continue
             s.flushed_through(rows[-1][0])
             self.bus.publish(Signal("events", s.run_id))
             if s.pending and not s.finished:
@@ -202,8 +223,8 @@ class EventLog:
         stream = self.live.pop(run_id, None)
         self._dirty.pop(run_id, None)
         if stream is not None:
-            try:
-                await self.flush([stream])
+            try:  # the run's end is recorded (fenced by its owner): the rest is its own
+                await self.flush([stream], fenced=False)
             finally:  # waiters must not hang even if storage failed
                 stream.end(outcome)
         self.poke(run_id)

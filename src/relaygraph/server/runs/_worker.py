@@ -93,7 +93,7 @@ class WorkerPool:
 
     def cancel_local(self, run_id: str, action: str, *, via: str = "request") -> bool:
         """Cancel ``run_id`` if this instance executes it; ``via`` says how the request
-        arrived (``request``, ``bus`` or ``heartbeat``), for the log."""
+        arrived (``request``, ``bus``, ``heartbeat`` or ``storage``), for the log."""
         handle = self.handles.get(run_id)
         if handle is None or handle.finishing:
             return False

@@ -213,8 +213,14 @@ class Storage(StoreStorage):
 
     # == run event logs =================================================================
     @abc.abstractmethod
-    async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
-        """Log ``(run_id, seq, event, data)`` rows (of any runs) in one write."""
+    async def append_events(
+        self, events: Sequence[tuple[str, int, str, bytes]], *, owner: str | None = None
+    ) -> set[str]:
+        """Log ``(run_id, seq, event, data)`` rows (of any runs) in one write.
+
+        With ``owner``, only the rows of runs that worker still holds (``running`` under its
+        lease) are logged: a worker whose lease expired while it stalled must not write seqs
+        its successor writes too. Returns the run ids whose rows were refused."""
 
     @abc.abstractmethod
     async def last_event_seq(self, run_id: str) -> int:

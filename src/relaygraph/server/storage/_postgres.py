@@ -423,17 +423,21 @@ class PostgresStorage(Storage, StorePostgres):
         return requeued, failed
 
     # == run event logs =================================================================
-    async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
+    async def append_events(
+        self, events: Sequence[tuple[str, int, str, bytes]], *, owner: str | None = None
+    ) -> set[str]:
         if not events:
-            return
+            return set()
         run_ids, seqs, names, data = zip(*events, strict=True)
         params = {
             "run_ids": list(run_ids),
             "seqs": list(seqs),
             "events": list(names),
             "data": [bytes(d) for d in data],
+            "owner": owner,
         }
-        await self._write("insert_events", params)
+        held = {str(r["run_id"]) for r in await self._read("insert_events", params)}
+        return set() if owner is None else set(run_ids) - held
 
     async def last_event_seq(self, run_id: str) -> int:
         async with self._cur() as cur:

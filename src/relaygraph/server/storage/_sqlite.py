@@ -380,12 +380,23 @@ class SqliteStorage(Storage, StoreSqlite):
         return True
 
     # == run event logs =================================================================
-    async def append_events(self, events: Sequence[tuple[str, int, str, bytes]]) -> None:
+    async def append_events(
+        self, events: Sequence[tuple[str, int, str, bytes]], *, owner: str | None = None
+    ) -> set[str]:
+        refused: set[str] = set()
+        if owner is not None:  # no await before the write: the check holds for it
+            cur = self.db.execute(Q["runs_held_by"], (owner,))
+            cur.row_factory = None  # type: ignore[assignment]
+            held = {run_id for (run_id,) in cur.fetchall()}
+            refused = {e[0] for e in events} - held
+            if refused:
+                events = [e for e in events if e[0] not in refused]
         if len(events) == 1:  # one statement commits atomically on its own
             self.db.execute(Q["insert_event"], events[0])
-            return
-        with self._tx() as db:
-            db.executemany(Q["insert_event"], events)
+        elif events:
+            with self._tx() as db:
+                db.executemany(Q["insert_event"], events)
+        return refused
 
     async def last_event_seq(self, run_id: str) -> int:
         return int(self._scalar("last_event_seq", (run_id,)) or 0)

@@ -384,10 +384,23 @@ DELETE FROM runs WHERE run_id = %(run_id)s::text
 DELETE FROM run_events WHERE run_id = %(run_id)s::text
 
 -- name: insert_events
--- Many rows in one statement; a row already logged (same run_id, seq) is kept.
-INSERT INTO run_events (run_id, seq, event, data)
-SELECT * FROM unnest(%(run_ids)s::text[], %(seqs)s::bigint[], %(events)s::text[], %(data)s::bytea[])
-ON CONFLICT (run_id, seq) DO NOTHING
+-- Many rows in one statement; a row already logged (same run_id, seq) is kept. With an owner,
+-- only rows of runs it still holds are logged (row locks on those runs keep a reaper from
+-- handing them over meanwhile); returns the run ids whose rows were logged.
+WITH held AS (
+    SELECT run_id FROM runs
+    WHERE run_id = ANY(%(run_ids)s::text[])
+      AND (%(owner)s::text IS NULL OR (status = 'running' AND worker_id = %(owner)s::text))
+    FOR SHARE
+), logged AS (
+    INSERT INTO run_events (run_id, seq, event, data)
+    SELECT e.run_id, e.seq, e.event, e.data
+    FROM unnest(%(run_ids)s::text[], %(seqs)s::bigint[], %(events)s::text[], %(data)s::bytea[])
+        AS e(run_id, seq, event, data)
+    WHERE %(owner)s::text IS NULL OR e.run_id IN (SELECT run_id FROM held)
+    ON CONFLICT (run_id, seq) DO NOTHING
+)
+SELECT run_id FROM held
 
 -- name: last_event_seq
 SELECT coalesce(max(seq), 0) FROM run_events WHERE run_id = %(run_id)s::text

@@ -297,6 +297,9 @@ DELETE FROM run_events WHERE run_id = ?
 -- name: insert_event
 INSERT OR IGNORE INTO run_events (run_id, seq, event, data) VALUES (?, ?, ?, ?)
 
+-- name: runs_held_by
+SELECT run_id FROM runs INDEXED BY runs_one_running WHERE status = 'running' AND worker_id = ?
+
 -- name: last_event_seq
 SELECT coalesce(max(seq), 0) FROM run_events WHERE run_id = ?
 

@@ -259,36 +259,28 @@ def _plain(o: Any) -> bool:
     if t is dict:
         if TAG in o:
             return False
-        if len(o) > _MANY and _FLAT.issuperset(map(type, o.values())):
-            return _STR.issuperset(map(type, o))
-        for k, v in o.items():
+        for k in o:
             if type(k) is not str:
                 return False
-            t = type(v)
-            if t in _FLAT:
-                continue
-            if t is float:
-                if not _isfinite(v):
-                    return False
-            elif (t is not dict and t is not list) or not _plain(v):
-                return False
-        return True
-    if t is list:
-        if len(o) > _MANY and _FLAT.issuperset(map(type, o)):
-            return True
-        for v in o:
-            t = type(v)
-            if t in _FLAT:
-                continue
-            if t is float:
-                if not _isfinite(v):
-                    return False
-            elif (t is not dict and t is not list) or not _plain(v):
-                return False
-        return True
-    if t is float:
+        items: Any = o.values()
+    elif t is list:
+        items = o
+    elif t is float:
         return _isfinite(o)
-    return t in _FLAT
+    else:
+        return t in _FLAT
+    if len(items) > _MANY and _FLAT.issuperset(map(type, items)):
+        return True
+    for v in items:
+        t = type(v)
+        if t in _FLAT:
+            continue
+        if t is float:
+            if not _isfinite(v):
+                return False
+        elif (t is not dict and t is not list) or not _plain(v):
+            return False
+    return True
 
 
 def _short_repr(o: Any) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import enum
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,6 +37,25 @@ def checkpoint(values: dict[str, Any], versions: dict[str, int]) -> dict[str, An
         "versions_seen": {},
         "updated_channels": sorted(versions),
     }
+
+
+def rewrite_documents(env: Env, thread_id: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite every checkpoint document of a thread in the SQLite file with ``edit`` (to turn
+    rows into an earlier layout)."""
+    if env.backend != "sqlite":
+        pytest.skip("rewrites the SQLite file's rows")
+    conn, serde = env.saver.conn, env.saver.serde
+    rows = conn.execute(
+        "SELECT checkpoint_id, checkpoint FROM relaygraph_checkpoints WHERE thread_id = ?",
+        (thread_id,),
+    ).fetchall()
+    for cid, blob in rows:
+        doc = serde.loads(blob)
+        edit(doc)
+        conn.execute(
+            "UPDATE relaygraph_checkpoints SET checkpoint = ? WHERE checkpoint_id = ?",
+            (serde.dumps(doc), cid),
+        )
 
 
 class History:
@@ -295,12 +315,8 @@ async def test_rows_without_owned_entries_still_read(env: Env, thread_id: str) -
         items = [*items, i]
         await h.step(items=items, count=i)
     conn, serde = env.saver.conn, env.saver.serde
-    rows = conn.execute(
-        "SELECT checkpoint_id, checkpoint FROM relaygraph_checkpoints WHERE thread_id = ?",
-        (thread_id,),
-    ).fetchall()
-    for cid, blob in rows:
-        doc = serde.loads(blob)
+
+    def to_first_layout(doc: dict[str, Any]) -> None:  # every value in the blob table
         bases = doc.pop("bases", {})
         doc.pop("depths", None)
         for ch, value in doc.pop("own", {}).items():
@@ -309,10 +325,8 @@ async def test_rows_without_owned_entries_still_read(env: Env, thread_id: str) -
                 "INSERT INTO relaygraph_checkpoint_blobs VALUES (?, '', ?, ?, ?, ?, ?)",
                 (thread_id, ch, doc["refs"][ch], kind, base, serde.dumps(value)),
             )
-        conn.execute(
-            "UPDATE relaygraph_checkpoints SET checkpoint = ? WHERE checkpoint_id = ?",
-            (serde.dumps(doc), cid),
-        )
+
+    rewrite_documents(env, thread_id, to_first_layout)
     other = await env.new_saver()
     listed = await env.call("list", cfg(thread_id), saver=other)
     assert [t.checkpoint["channel_values"]["items"] for t in listed] == [

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.checkpoint.conftest import Env
-from tests.checkpoint.test_conformance import History, cfg
+from tests.checkpoint.test_conformance import History, cfg, rewrite_documents
 
 
 async def read_all(env: Env, thread_id: str, ids: list[str]) -> list[Any]:
@@ -111,23 +111,17 @@ async def test_rows_without_the_table_field_read_the_same(env: Env, thread_id: s
         await h.step(**updates)
     await env.call("put_writes", cfg(thread_id, h.ids[-1]), [("items", ["w"])], "task")
     before = await read_all(env, thread_id, h.ids)
-    conn, serde = env.saver.conn, env.saver.serde
-    rows = conn.execute(
-        "SELECT checkpoint_id, checkpoint FROM relaygraph_checkpoints WHERE thread_id = ?",
-        (thread_id,),
-    ).fetchall()
-    for cid, blob in rows:
-        doc = serde.loads(blob)
+
+    def drop_table_field(doc: dict[str, Any]) -> None:
         assert "table" in doc
         del doc["table"]
-        conn.execute(
-            "UPDATE relaygraph_checkpoints SET checkpoint = ? WHERE checkpoint_id = ?",
-            (serde.dumps(doc), cid),
-        )
+
+    rewrite_documents(env, thread_id, drop_table_field)
     assert await read_all(env, thread_id, h.ids) == before
     await h.step(items=[*items, "next"])  # a put after reading an old row
     got = await env.call("get_tuple", cfg(thread_id), saver=await env.new_saver())
     assert got.checkpoint["channel_values"]["items"] == [*items, "next"]
+    conn, serde = env.saver.conn, env.saver.serde
     assert "table" in serde.loads(
         conn.execute(
             "SELECT checkpoint FROM relaygraph_checkpoints WHERE checkpoint_id = ?",

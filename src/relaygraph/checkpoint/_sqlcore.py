@@ -50,6 +50,28 @@ class Op(NamedTuple):
 Plan = Generator[Op, Any, T]
 
 
+def portable_reads(p: str) -> tuple[str, str, str, str]:
+    """The reads both dialects spell alike, with placeholder ``p``: ``(select_columns,
+    select_latest, select_checkpoint, select_writes_of)`` (see :class:`Dialect`)."""
+    columns = """SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
+    source, step, checkpoint, metadata FROM relaygraph_checkpoints"""
+    # one checkpoint, with its parent's document (the likeliest owner of the values it does
+    # not own itself) and whether it has pending writes
+    one = f"""SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
+    c.source, c.step, c.checkpoint, c.metadata, p.checkpoint,
+    EXISTS (SELECT 1 FROM relaygraph_checkpoint_writes w WHERE w.thread_id = c.thread_id
+            AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id)
+FROM relaygraph_checkpoints c LEFT JOIN relaygraph_checkpoints p
+  ON p.thread_id = c.thread_id AND p.checkpoint_ns = c.checkpoint_ns
+ AND p.checkpoint_id = c.parent_checkpoint_id
+WHERE c.thread_id = {p} AND c.checkpoint_ns = {p}"""
+    writes_of = f"""SELECT task_id, channel, data FROM relaygraph_checkpoint_writes
+WHERE thread_id = {p} AND checkpoint_ns = {p} AND checkpoint_id = {p}
+ORDER BY task_id, idx"""
+    latest = one + " ORDER BY c.checkpoint_id DESC LIMIT 1"
+    return columns, latest, f"{one} AND c.checkpoint_id = {p}", writes_of
+
+
 @dataclass(frozen=True)
 class Dialect:
     """A backend's named queries. ``p`` is its parameter placeholder (``?`` or ``%s``)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relaygraph.checkpoint._sqlcore import Dialect
+from relaygraph.checkpoint._sqlcore import Dialect, portable_reads
 
 LOCK_KEY = 0x52474350  # "RGCP": serialises setup() across processes
 
@@ -96,21 +96,7 @@ ARRAY_UPSERTS: dict[str, tuple[str, int]] = {
 }
 """Many-rows upserts as one statement: ``{row sql: (sql over column arrays, key columns)}``."""
 
-SELECT_COLUMNS = """SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-    source, step, checkpoint, metadata FROM relaygraph_checkpoints"""
-
-# One checkpoint (get_tuple), with its parent's document (the likeliest owner of the values it
-# does not own itself) and whether it has pending writes.
-_SELECT_TUPLE = """SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
-    c.source, c.step, c.checkpoint, c.metadata, p.checkpoint,
-    EXISTS (SELECT 1 FROM relaygraph_checkpoint_writes w WHERE w.thread_id = c.thread_id
-            AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id)
-FROM relaygraph_checkpoints c LEFT JOIN relaygraph_checkpoints p
-  ON p.thread_id = c.thread_id AND p.checkpoint_ns = c.checkpoint_ns
- AND p.checkpoint_id = c.parent_checkpoint_id
-WHERE c.thread_id = %s AND c.checkpoint_ns = %s"""
-SELECT_LATEST = _SELECT_TUPLE + " ORDER BY c.checkpoint_id DESC LIMIT 1"
-SELECT_CHECKPOINT = _SELECT_TUPLE + " AND c.checkpoint_id = %s"
+SELECT_COLUMNS, SELECT_LATEST, SELECT_CHECKPOINT, SELECT_WRITES_OF = portable_reads("%s")
 
 # The wanted blobs, then their delta bases, recursively (keys only; data joined at the end).
 SELECT_BLOBS = """WITH RECURSIVE want(t, ns, ch, v) AS (
@@ -134,10 +120,6 @@ SELECT_WRITES = """SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_
 FROM json_array_elements(%s::json) j JOIN relaygraph_checkpoint_writes w
   ON w.thread_id = j ->> 0 AND w.checkpoint_ns = j ->> 1 AND w.checkpoint_id = j ->> 2
 ORDER BY w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx"""
-
-SELECT_WRITES_OF = """SELECT task_id, channel, data FROM relaygraph_checkpoint_writes
-WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s
-ORDER BY task_id, idx"""
 
 DELETE_THREAD = [
     "DELETE FROM relaygraph_checkpoints WHERE thread_id = %s",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from relaygraph.checkpoint._sqlcore import Dialect
+from relaygraph.checkpoint._sqlcore import Dialect, portable_reads
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
@@ -72,21 +72,7 @@ ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO UPDATE SE
     channel = excluded.channel, data = excluded.data, task_path = excluded.task_path
 WHERE excluded.idx < 0"""
 
-SELECT_COLUMNS = """SELECT thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id,
-    source, step, checkpoint, metadata FROM relaygraph_checkpoints"""
-
-# One checkpoint (get_tuple), with its parent's document (the likeliest owner of the values it
-# does not own itself) and whether it has pending writes.
-_SELECT_TUPLE = """SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,
-    c.source, c.step, c.checkpoint, c.metadata, p.checkpoint,
-    EXISTS (SELECT 1 FROM relaygraph_checkpoint_writes w WHERE w.thread_id = c.thread_id
-            AND w.checkpoint_ns = c.checkpoint_ns AND w.checkpoint_id = c.checkpoint_id)
-FROM relaygraph_checkpoints c LEFT JOIN relaygraph_checkpoints p
-  ON p.thread_id = c.thread_id AND p.checkpoint_ns = c.checkpoint_ns
- AND p.checkpoint_id = c.parent_checkpoint_id
-WHERE c.thread_id = ? AND c.checkpoint_ns = ?"""
-SELECT_LATEST = _SELECT_TUPLE + " ORDER BY c.checkpoint_id DESC LIMIT 1"
-SELECT_CHECKPOINT = _SELECT_TUPLE + " AND c.checkpoint_id = ?"
+SELECT_COLUMNS, SELECT_LATEST, SELECT_CHECKPOINT, SELECT_WRITES_OF = portable_reads("?")
 
 # The wanted blobs, then their delta bases, recursively (keys only; data joined at the end).
 SELECT_BLOBS = """WITH RECURSIVE want(t, ns, ch, v) AS (
@@ -114,10 +100,6 @@ FROM json_each(?) j JOIN relaygraph_checkpoint_writes w
  AND w.checkpoint_ns = json_extract(j.value, '$[1]')
  AND w.checkpoint_id = json_extract(j.value, '$[2]')
 ORDER BY w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx"""
-
-SELECT_WRITES_OF = """SELECT task_id, channel, data FROM relaygraph_checkpoint_writes
-WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
-ORDER BY task_id, idx"""
 
 DELETE_THREAD = [
     "DELETE FROM relaygraph_checkpoints WHERE thread_id = ?",

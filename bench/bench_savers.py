@@ -31,10 +31,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
+
+from _harness import fresh_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "src"
@@ -94,22 +96,6 @@ LANGGRAPH_PG = [
 ]
 
 
-@contextmanager
-def pg_schema(url: str) -> Iterator[str]:
-    """A conninfo whose search_path is a fresh schema, dropped afterwards."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    schema = f"rg_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield make_conninfo(url, options=f"-c search_path={schema}")
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def open_saver(library: str, kind: str, stack: ExitStack, tmp: Path) -> tuple[Any, Bytes | None]:
     """The saver ``kind`` of ``library`` and a byte counter (``None``: not measured)."""
     if kind == "none":
@@ -131,7 +117,7 @@ def open_saver(library: str, kind: str, stack: ExitStack, tmp: Path) -> tuple[An
         saver = stack.enter_context(LangGraphSqlite.from_conn_string(path))
         saver.setup()
         return saver, _sqlite_bytes(saver.conn, LANGGRAPH_SQLITE)
-    conninfo = stack.enter_context(pg_schema(PG_URL or ""))
+    conninfo = stack.enter_context(fresh_schema(PG_URL or ""))
     if library == "relaygraph":
         from relaygraph.checkpoint.postgres import PostgresSaver
 

@@ -35,7 +35,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from _harness import cpu_seconds, free_port, fresh_schema
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -90,27 +91,7 @@ class ClientReport:
 # -- servers -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` and its live children (a server is one process today)."""
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    total = 0
-    for p in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_cpu_seconds() -> float:
+def _postgrescpu_seconds() -> float:
     """CPU seconds of the local PostgreSQL: its live processes plus the backends its
     postmaster has reaped (0 when it runs elsewhere). Counts every database's sessions."""
     stats: dict[int, list[str]] = {}
@@ -134,22 +115,6 @@ def _machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-@contextlib.contextmanager
-def fresh_schema(url: str) -> Any:
-    """A conninfo whose ``search_path`` is a new empty schema, dropped on exit."""
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    schema = f"rg_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield make_conninfo(url, options=f"-c search_path={schema}")
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def start_servers(
     work: Path, count: int, database_url: str, redis_url: str, n_jobs: int | None
 ) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
@@ -157,7 +122,7 @@ def start_servers(
     procs: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     for i in range(count):
-        port = _free_port()
+        port = free_port()
         cmd = [
             sys.executable, "-m", "relaygraph.cli", "serve",
             "--config", str(PROJECT / "langgraph.json"),
@@ -354,22 +319,22 @@ def bench(args: argparse.Namespace, urls: list[str], pids: list[int]) -> dict[st
     p = Params(urls, args.steps, args.sleep, args.join_every, args.timeout, start_at, 0.0)
     p.end_at = start_at + args.duration
     if procs == 1:
-        cpu0 = [_cpu_seconds(pid) for pid in pids]
-        busy0, pg0 = _machine_busy_seconds(), _postgres_cpu_seconds()
+        cpu0 = [cpu_seconds(pid) for pid in pids]
+        busy0, pg0 = _machine_busy_seconds(), _postgrescpu_seconds()
         t0 = time.perf_counter()
         reports = [client_process(p, shares[0])]
     else:
         with concurrent.futures.ProcessPoolExecutor(procs) as pool:
             futures = [pool.submit(client_process, p, n) for n in shares]
             time.sleep(max(0.0, start_at - time.time()))
-            cpu0 = [_cpu_seconds(pid) for pid in pids]
-            busy0, pg0 = _machine_busy_seconds(), _postgres_cpu_seconds()
+            cpu0 = [cpu_seconds(pid) for pid in pids]
+            busy0, pg0 = _machine_busy_seconds(), _postgrescpu_seconds()
             t0 = time.perf_counter()
             reports = [f.result() for f in futures]
     elapsed = time.perf_counter() - t0
-    server_cpu = sum(_cpu_seconds(pid) for pid in pids) - sum(cpu0)
+    server_cpu = sum(cpu_seconds(pid) for pid in pids) - sum(cpu0)
     busy = _machine_busy_seconds() - busy0
-    postgres = _postgres_cpu_seconds() - pg0
+    postgres = _postgrescpu_seconds() - pg0
     runs = [r for rep in reports for r in rep.runs]
     ok = [r for r in runs if not r.error]
     ttfe = sorted(r.ttfe * 1000 for r in ok if r.ttfe)

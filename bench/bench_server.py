@@ -46,7 +46,6 @@ import math
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from _harness import cpu_seconds, free_port, wait_ok
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "agent_project" / "graphs.py"
@@ -80,30 +81,6 @@ def fire(state: S) -> S:
 
 firehose = StateGraph(S).add_node(fire).add_edge(START, "fire").compile()
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    """CPU seconds (user + system) of ``pid`` and its live descendants; NaN without a pid."""
-    if pid is None:
-        return math.nan
-    total = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:  # it exited meanwhile
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def _stream(http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> tuple[float, int]:
@@ -151,11 +128,11 @@ async def bench(
             for _ in range(per_client):
                 await _stream(http, f"/threads/{t}/runs/stream", body)
 
-        cpu0 = _cpu_seconds(pid)
+        cpu0 = cpu_seconds(pid)
         start = time.perf_counter()
         await asyncio.gather(*(client(t) for t in tids))
         elapsed = time.perf_counter() - start
-        cpu = _cpu_seconds(pid) - cpu0
+        cpu = cpu_seconds(pid) - cpu0
         done = per_client * clients
 
         fire = {"assistant_id": "firehose", "input": {"n": n_events}, "stream_mode": "custom"}
@@ -173,20 +150,6 @@ async def bench(
     }
 
 
-def _wait_ok(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"the server at {url} exited with status {proc.returncode}")
-        try:
-            if httpx.get(url + "/ok", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise SystemExit(f"no server answered at {url}/ok within {timeout:.0f} s")
-
-
 def _start_relaygraph(
     work: Path, database_url: str | None = None, redis_url: str | None = None
 ) -> tuple[str, subprocess.Popen[bytes]]:
@@ -195,7 +158,7 @@ def _start_relaygraph(
     (work / "langgraph.json").write_text(
         json.dumps({"graphs": {"agent": "./graphs.py:agent", "firehose": "./firehose.py:firehose"}})
     )
-    port = _free_port()
+    port = free_port()
     scale_out = ["--database-url", database_url] if database_url else []
     if redis_url:
         scale_out += ["--redis-url", redis_url]
@@ -227,7 +190,7 @@ def _start_reference(command: str, work: Path) -> tuple[str, subprocess.Popen[by
     project = work / "reference_project"  # a copy: the server writes its state next to it
     shutil.copytree(REFERENCE_PROJECT, project)
     log = work / "reference.log"
-    port = _free_port()
+    port = free_port()
     args = [*shlex.split(command), "--host", "127.0.0.1", "--port", str(port)]
     args += ["--no-browser", "--no-reload"]
     env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false"}
@@ -308,13 +271,13 @@ def main() -> None:
         if not args.no_relaygraph:
             url, proc = _start_relaygraph(work, args.database_url, args.redis_url)
             procs.append(proc)
-            _wait_ok(url, proc)
+            wait_ok(url, proc)
             targets["relaygraph"] = (url, proc.pid)
         if args.reference_cmd:
             url, proc = _start_reference(args.reference_cmd, work)
             procs.append(proc)
             try:
-                _wait_ok(url, proc, timeout=120)
+                wait_ok(url, proc, timeout=120)
             except SystemExit:
                 print((work / "reference.log").read_text()[-3000:], file=sys.stderr)
                 raise

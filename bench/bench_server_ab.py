@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,43 +28,26 @@ from pathlib import Path
 
 import httpx
 
+from _harness import cpu_seconds, free_port, wait_ok
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "agent_project" / "graphs.py"
 BODY = {"assistant_id": "agent", "input": {"topic": "x"}, "stream_mode": "updates"}
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start(src: str, work: Path) -> tuple[str, subprocess.Popen[bytes]]:
     work.mkdir(parents=True)
     shutil.copy(EXAMPLE, work / "graphs.py")
     (work / "langgraph.json").write_text('{"graphs": {"agent": "./graphs.py:agent"}}')
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "relaygraph.cli", "serve", "--config"]
     command += [str(work / "langgraph.json"), "--host", "127.0.0.1", "--port", str(port)]
     command += ["--data-dir", str(work / "data"), "--no-access-log", "--log-level", "warning"]
     env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server from {src} exited with status {proc.returncode}")
-        try:
-            if httpx.get(url + "/ok", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit(f"the server from {src} did not answer within 60 s")
+    wait_ok(url, proc)
+    return url, proc
 
 
 async def _rounds(
@@ -92,11 +74,11 @@ async def _rounds(
         per_client = max(1, runs // clients)
         for i in range(rounds):
             for j, (http, tids) in enumerate(zip(https, threads, strict=True)):
-                cpu0, start = _cpu_seconds(pids[j]), time.perf_counter()
+                cpu0, start = cpu_seconds(pids[j]), time.perf_counter()
                 await asyncio.gather(*(client(http, t, per_client) for t in tids))
                 elapsed = time.perf_counter() - start
                 done = per_client * clients
-                cpu_ms = (_cpu_seconds(pids[j]) - cpu0) / done * 1000
+                cpu_ms = (cpu_seconds(pids[j]) - cpu0) / done * 1000
                 results[j].append((cpu_ms, done / elapsed))
             print(f"round {i + 1}/{rounds}", file=sys.stderr)
         return results

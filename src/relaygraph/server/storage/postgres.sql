@@ -109,6 +109,24 @@ CREATE INDEX runs_inflight ON runs (thread_id, seq) WHERE status IN ('pending', 
 -- when given, gets its fields (update_thread's) and stays busy while another of its runs is
 -- pending or running.
 ALTER TABLE runs ADD COLUMN handoffs INTEGER NOT NULL DEFAULT 0;  -- not failures (see reap)
+-- update_thread's one definition (absent fields keep their value; the set_* flags let values
+-- and error be cleared), called by the update_thread query and by relaygraph_finish_run
+CREATE FUNCTION relaygraph_update_thread(
+    p_thread_id TEXT, p_metadata JSONB, p_status TEXT, p_config JSONB, p_set_values BOOLEAN,
+    p_values JSONB, p_set_error BOOLEAN, p_error JSONB, p_interrupts JSONB, p_updated_at TEXT,
+    p_state_updated_at TEXT
+) RETURNS VOID LANGUAGE sql AS $$
+    UPDATE threads SET
+        metadata = coalesce(p_metadata, metadata),
+        status = coalesce(p_status, status),
+        config = coalesce(p_config, config),
+        state_values = CASE WHEN p_set_values THEN p_values ELSE state_values END,
+        error = CASE WHEN p_set_error THEN p_error ELSE error END,
+        interrupts = coalesce(p_interrupts, interrupts),
+        updated_at = coalesce(p_updated_at, updated_at),
+        state_updated_at = coalesce(p_state_updated_at, state_updated_at)
+    WHERE thread_id = p_thread_id
+$$;
 CREATE FUNCTION relaygraph_finish_run(
     p_run_id TEXT, p_status TEXT, p_ended_at DOUBLE PRECISION, p_updated_at TEXT,
     p_kwargs JSONB, p_owner TEXT, p_thread_id TEXT, p_metadata JSONB, p_thread_status TEXT,
@@ -124,16 +142,9 @@ BEGIN
         RETURN FALSE;
     END IF;
     IF p_thread_id IS NOT NULL THEN
-        UPDATE threads SET
-            metadata = coalesce(p_metadata, metadata),
-            status = coalesce(p_thread_status, status),
-            config = coalesce(p_config, config),
-            state_values = CASE WHEN p_set_values THEN p_values ELSE state_values END,
-            error = CASE WHEN p_set_error THEN p_error ELSE error END,
-            interrupts = coalesce(p_interrupts, interrupts),
-            updated_at = coalesce(p_thread_updated_at, updated_at),
-            state_updated_at = coalesce(p_state_updated_at, state_updated_at)
-        WHERE thread_id = p_thread_id;
+        PERFORM relaygraph_update_thread(
+            p_thread_id, p_metadata, p_thread_status, p_config, p_set_values, p_values,
+            p_set_error, p_error, p_interrupts, p_thread_updated_at, p_state_updated_at);
         UPDATE threads SET status = 'busy'
         WHERE thread_id = p_thread_id AND EXISTS (
             SELECT 1 FROM runs WHERE thread_id = p_thread_id AND status IN ('pending', 'running'));
@@ -222,16 +233,11 @@ SELECT * FROM threads WHERE thread_id = %(thread_id)s::text
 SELECT metadata FROM threads WHERE thread_id = %(thread_id)s::text
 
 -- name: update_thread
-UPDATE threads SET
-    metadata = coalesce(%(metadata)s::jsonb, metadata),
-    status = coalesce(%(status)s::text, status),
-    config = coalesce(%(config)s::jsonb, config),
-    state_values = CASE WHEN %(set_values)s::boolean THEN %(values)s::jsonb ELSE state_values END,
-    error = CASE WHEN %(set_error)s::boolean THEN %(error)s::jsonb ELSE error END,
-    interrupts = coalesce(%(interrupts)s::jsonb, interrupts),
-    updated_at = coalesce(%(updated_at)s::text, updated_at),
-    state_updated_at = coalesce(%(state_updated_at)s::text, state_updated_at)
-WHERE thread_id = %(thread_id)s::text
+-- (see relaygraph_update_thread in migrate_3)
+SELECT relaygraph_update_thread(
+    %(thread_id)s::text, %(metadata)s::jsonb, %(status)s::text, %(config)s::jsonb,
+    %(set_values)s::boolean, %(values)s::jsonb, %(set_error)s::boolean, %(error)s::jsonb,
+    %(interrupts)s::jsonb, %(updated_at)s::text, %(state_updated_at)s::text)
 
 -- name: delete_thread
 DELETE FROM threads WHERE thread_id = %(thread_id)s::text

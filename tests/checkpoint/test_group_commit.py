@@ -97,7 +97,8 @@ def test_a_checkpoint_is_stored_while_the_next_node_runs(tmp_path: Path) -> None
         saver.setup()
         graph = builder.compile(checkpointer=saver)
         assert graph.invoke({"items": []}, _conf("slow", None))["items"] == [1, 2]
-    assert seen and seen[0] < 1.0, "the checkpoint before the slow node was not stored"
+    # seen by another connection while the slow node still ran (it waits up to 5 s for it)
+    assert seen, "the checkpoint before the slow node was not stored while the node ran"
 
 
 class Recorder:

@@ -60,6 +60,22 @@ async def test_a_version_2_schema_migrates(conninfo: str) -> None:
         await store.close()
 
 
+async def _until_a_backend_waits_for_a_lock(conninfo: str) -> None:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as watcher:
+        for _ in range(1000):
+            cur = await watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            row = await cur.fetchone()
+            if row and row[0]:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError("finish_run never waited for the thread's row")
+
+
 async def test_finish_run_sees_a_run_created_while_it_waits(storage: Any, conninfo: str) -> None:
     """The thread's update waits for a run being created on it; the check that keeps the
     thread busy then sees that run (it takes a snapshot of its own)."""
@@ -76,7 +92,7 @@ async def test_finish_run_sees_a_run_created_while_it_waits(storage: Any, connin
         await other.execute(Q["insert_run"], params)
         thread = {"thread_id": "t1", "status": "idle"}
         finish = asyncio.ensure_future(storage.finish_run("a1", "success", 2.0, thread, owner="w1"))
-        await asyncio.sleep(0.3)
+        await _until_a_backend_waits_for_a_lock(conninfo)
         assert not finish.done()  # waiting for the thread's row
         await other.commit()
     assert await finish

@@ -653,6 +653,18 @@ async def test_release_run(storage: Storage) -> None:
     assert cancelled is not None and cancelled["cancel_action"] == "interrupt"
 
 
+async def test_update_thread_busy_if_inflight(storage: Storage) -> None:
+    fields = {"status": "idle", "error": {"error": "x"}}
+    await storage.create_run(run("a1", "t1"))  # still pending on t1
+    await storage.update_thread("t1", fields, busy_if_inflight=True)
+    row = await storage.get_thread("t1") or {}
+    assert (row["status"], row["error"]) == ("busy", {"error": "x"})
+    await storage.update_thread("t2", fields, busy_if_inflight=True)  # nothing in flight
+    assert (await storage.get_thread("t2") or {})["status"] == "idle"
+    await storage.update_thread("t1", fields)  # without the flag: as given
+    assert (await storage.get_thread("t1") or {})["status"] == "idle"
+
+
 async def test_hand_backs_do_not_spend_attempts(storage: Storage) -> None:
     # a run handed back at three graceful shutdowns, then lost in a crash, is retried
     await storage.create_run(run("a1", "t1"))

@@ -291,10 +291,8 @@ class RunExecutor:
             thread["status"] = "idle"
         thread.setdefault("status", "error" if status == "error" else "idle")
         if status == "rollback":
-            if any(r["run_id"] != run_id for r in await self.storage.inflight_runs(thread_id)):
-                thread["status"] = "busy"
             await self.storage.delete_run(run_id)
-            await self.storage.update_thread(thread_id, thread)
+            await self.storage.update_thread(thread_id, thread, busy_if_inflight=True)
         elif not await self.storage.finish_run(
             run_id, status, time.time(), {"thread_id": thread_id, **thread}, owner=self.worker_id
         ):

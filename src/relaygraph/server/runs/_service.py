@@ -136,8 +136,9 @@ class RunService:
         run_id, thread_id = run["run_id"], run["thread_id"]
         seq = await self.storage.last_event_seq(run_id)
         await self.storage.append_events([(run_id, seq + 1, "error", _json.dumps(error))])
-        status = "busy" if await self.storage.inflight_runs(thread_id) else "error"
-        await self.storage.update_thread(thread_id, {"status": status, "error": error})
+        await self.storage.update_thread(
+            thread_id, {"status": "error", "error": error}, busy_if_inflight=True
+        )
         self._ended(run_id)
         await self._after_run(run)
 
@@ -316,9 +317,10 @@ class RunService:
             return
         name, message = CANCEL_MESSAGES.get(action, CANCEL_MESSAGES["interrupt"])
         thread_id = run["thread_id"]
-        status = "busy" if await self.storage.inflight_runs(thread_id) else "idle"
         await self.storage.update_thread(
-            thread_id, {"status": status, "error": {"error": name, "message": message}}
+            thread_id,
+            {"status": "idle", "error": {"error": name, "message": message}},
+            busy_if_inflight=True,
         )
         self._ended(run_id)
         await self._after_run(run)

@@ -92,9 +92,14 @@ class Storage(StoreStorage):
         return None if thread is None else thread.get("metadata") or {}
 
     @abc.abstractmethod
-    async def update_thread(self, thread_id: str, fields: Row) -> None:
+    async def update_thread(
+        self, thread_id: str, fields: Row, *, busy_if_inflight: bool = False
+    ) -> None:
         """Overwrite the given columns (``metadata``, ``status``, ``values``, ``error``,
-        ``interrupts``, ``config``, ``updated_at``, ``state_updated_at``)."""
+        ``interrupts``, ``config``, ``updated_at``, ``state_updated_at``). With
+        ``busy_if_inflight`` (a run of the thread just ended), the status is ``busy`` instead
+        while any run of the thread is pending or running, decided in the same transaction
+        (as ``finish_run`` does)."""
 
     @abc.abstractmethod
     async def delete_thread(self, thread_id: str) -> bool:

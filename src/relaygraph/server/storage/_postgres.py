@@ -276,8 +276,15 @@ class PostgresStorage(Storage, StorePostgres):
         row = await self._read_one("thread_metadata", {"thread_id": thread_id})
         return None if row is None else row["metadata"]
 
-    async def update_thread(self, thread_id: str, fields: Row) -> None:
-        await self._write("update_thread", thread_params(thread_id, fields))
+    async def update_thread(
+        self, thread_id: str, fields: Row, *, busy_if_inflight: bool = False
+    ) -> None:
+        if not busy_if_inflight:
+            await self._write("update_thread", thread_params(thread_id, fields))
+            return
+        async with self._tx() as cur:
+            await _count(cur, "update_thread", thread_params(thread_id, fields))
+            await _count(cur, "thread_busy_if_inflight", {"thread_id": thread_id})
 
     async def delete_thread(self, thread_id: str) -> bool:
         params = {"thread_id": thread_id}

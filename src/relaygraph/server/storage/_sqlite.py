@@ -207,8 +207,15 @@ class SqliteStorage(Storage, StoreSqlite):
         row = self._one("thread_metadata", (thread_id,))
         return None if row is None else row["metadata"]
 
-    async def update_thread(self, thread_id: str, fields: Row) -> None:
-        self.db.execute(Q["update_thread"], thread_params(thread_id, fields))
+    async def update_thread(
+        self, thread_id: str, fields: Row, *, busy_if_inflight: bool = False
+    ) -> None:
+        if not busy_if_inflight:
+            self.db.execute(Q["update_thread"], thread_params(thread_id, fields))
+            return
+        with self._tx() as db:
+            db.execute(Q["update_thread"], thread_params(thread_id, fields))
+            db.execute(Q["thread_busy_if_inflight"], {"thread_id": thread_id})
 
     async def delete_thread(self, thread_id: str) -> bool:
         with self._tx() as db:

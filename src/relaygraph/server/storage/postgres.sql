@@ -127,6 +127,13 @@ CREATE FUNCTION relaygraph_update_thread(
         state_updated_at = coalesce(p_state_updated_at, state_updated_at)
     WHERE thread_id = p_thread_id
 $$;
+-- after a run ended: its thread stays busy while another of its runs is pending or running
+CREATE FUNCTION relaygraph_thread_busy_if_inflight(p_thread_id TEXT) RETURNS VOID
+LANGUAGE sql AS $$
+    UPDATE threads SET status = 'busy'
+    WHERE thread_id = p_thread_id AND EXISTS (
+        SELECT 1 FROM runs WHERE thread_id = p_thread_id AND status IN ('pending', 'running'))
+$$;
 CREATE FUNCTION relaygraph_finish_run(
     p_run_id TEXT, p_status TEXT, p_ended_at DOUBLE PRECISION, p_updated_at TEXT,
     p_kwargs JSONB, p_owner TEXT, p_thread_id TEXT, p_metadata JSONB, p_thread_status TEXT,
@@ -145,9 +152,7 @@ BEGIN
         PERFORM relaygraph_update_thread(
             p_thread_id, p_metadata, p_thread_status, p_config, p_set_values, p_values,
             p_set_error, p_error, p_interrupts, p_thread_updated_at, p_state_updated_at);
-        UPDATE threads SET status = 'busy'
-        WHERE thread_id = p_thread_id AND EXISTS (
-            SELECT 1 FROM runs WHERE thread_id = p_thread_id AND status IN ('pending', 'running'));
+        PERFORM relaygraph_thread_busy_if_inflight(p_thread_id);
     END IF;
     RETURN TRUE;
 END
@@ -238,6 +243,9 @@ SELECT relaygraph_update_thread(
     %(thread_id)s::text, %(metadata)s::jsonb, %(status)s::text, %(config)s::jsonb,
     %(set_values)s::boolean, %(values)s::jsonb, %(set_error)s::boolean, %(error)s::jsonb,
     %(interrupts)s::jsonb, %(updated_at)s::text, %(state_updated_at)s::text)
+
+-- name: thread_busy_if_inflight
+SELECT relaygraph_thread_busy_if_inflight(%(thread_id)s::text)
 
 -- name: delete_thread
 DELETE FROM threads WHERE thread_id = %(thread_id)s::text
